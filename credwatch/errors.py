@@ -1,0 +1,30 @@
+"""Exceptions raised by credwatch.
+
+    CredwatchError
+    ├── InvalidEvent            a record that is not an Okta LogEvent
+    ├── DeploymentMapError      a deployment map that cannot be loaded
+    ├── ModelNotReady           no champion model is registered yet
+    └── IntegrationError        an outside service failed after its retries
+
+Messages name the offending input and say what is wrong; they never hold secrets.
+"""
+
+
+class CredwatchError(Exception):
+    """Root of every error credwatch raises on purpose."""
+
+
+class InvalidEvent(CredwatchError):
+    """A record that cannot be read as an Okta LogEvent."""
+
+
+class DeploymentMapError(CredwatchError):
+    """A deployment map file that is malformed or contradicts itself."""
+
+
+class ModelNotReady(CredwatchError):
+    """No model is registered under the champion alias."""
+
+
+class IntegrationError(CredwatchError):
+    """An outside service (Okta, Jira, Notion, MLflow) failed."""

@@ -1,0 +1,93 @@
+"""Every setting of credwatch, read from `CREDWATCH_*` environment variables.
+
+Settings are built where they are needed (`get_settings()`), never at import time,
+so tests and commands can point `CREDWATCH_HOME` anywhere before the first use.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlparse
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _is_loopback_url(url: str) -> bool:
+    host = urlparse(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Settings(BaseSettings):
+    """credwatch configuration; see README "Settings" for each variable."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CREDWATCH_", env_file=".env", extra="ignore"
+    )
+
+    home: Path = Field(default_factory=lambda: Path.home() / ".credwatch")
+    map: Path | None = None
+    database_url: str | None = None
+    mlflow_uri: str | None = None
+    response_mode: Literal["dry-run", "enforce"] = "dry-run"
+    model_name: str = "credwatch"
+
+    okta_org_url: str | None = None
+    okta_token: SecretStr | None = None
+    okta_hook_secret: SecretStr | None = None
+    okta_hook_header: str = "Authorization"
+    jira_url: str | None = None
+    jira_user: str | None = None
+    jira_token: SecretStr | None = None
+    notion_token: SecretStr | None = None
+
+    @field_validator("okta_org_url", "jira_url")
+    @classmethod
+    def _https_unless_loopback(cls, url: str | None) -> str | None:
+        if url and urlparse(url).scheme != "https" and not _is_loopback_url(url):
+            raise ValueError(
+                f"{url!r} must use https:// (plain http is accepted only for loopback)"
+            )
+        return url
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'credwatch.db'}"
+
+    @property
+    def resolved_mlflow_uri(self) -> str:
+        return self.mlflow_uri or f"sqlite:///{self.home / 'mlflow.db'}"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.home / "mlartifacts"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.home / "quarantine"
+
+    @property
+    def events_dir(self) -> Path:
+        return self.home / "events"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.home / "reports"
+
+    def ensure_home(self) -> Path:
+        self.home.mkdir(parents=True, exist_ok=True)
+        return self.home
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()

@@ -1,0 +1,343 @@
+"""The Okta System Log `LogEvent`, as `GET /api/v1/logs` and Event Hooks deliver it.
+
+Every field is optional: real exports and hand-written fixtures leave many out, and
+Okta adds new ones over time, so unknown fields are kept (`extra="allow"`). Values
+whose type varies between real sources (numbers as strings, Okta's `{k=v}` map
+strings, lists or objects for `behaviors`) are accepted as they come and read
+through the helper properties below.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+_OKTA_MAP_PAIR = re.compile(r"([^{},=]+?)=([^{},]*)")
+_FRACTION = re.compile(r"\.(\d+)")
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class Geolocation(_Part):
+    lat: float | None = None
+    lon: float | None = None
+
+    @field_validator("lat", "lon", mode="before")
+    @classmethod
+    def _number_or_none(cls, value: Any) -> Any:
+        return _float_or_none(value)
+
+
+class GeographicalContext(_Part):
+    city: str | None = None
+    state: str | None = None
+    country: str | None = None
+    postalCode: str | None = None
+    geolocation: Geolocation | None = None
+
+
+class UserAgent(_Part):
+    rawUserAgent: str | None = None
+    os: str | None = None
+    browser: str | None = None
+
+
+class Client(_Part):
+    userAgent: UserAgent | None = None
+    zone: str | None = None
+    device: str | None = None
+    id: str | None = None
+    ipAddress: str | None = None
+    geographicalContext: GeographicalContext | None = None
+
+
+class Actor(_Part):
+    id: str | None = None
+    type: str | None = None
+    alternateId: str | None = None
+    displayName: str | None = None
+    detailEntry: Any = None
+
+
+class Target(_Part):
+    id: str | None = None
+    type: str | None = None
+    alternateId: str | None = None
+    displayName: str | None = None
+    detailEntry: Any = None
+
+
+class Outcome(_Part):
+    result: str | None = None
+    reason: str | None = None
+
+
+class AuthenticationContext(_Part):
+    authenticationProvider: str | None = None
+    credentialProvider: Any = None
+    credentialType: str | None = None
+    issuer: Any = None
+    interface: str | None = None
+    authenticationStep: int | None = None
+    externalSessionId: str | None = None
+    rootSessionId: str | None = None
+
+
+class Transaction(_Part):
+    type: str | None = None
+    id: str | None = None
+    detail: dict[str, Any] | None = None
+
+
+class DebugContext(_Part):
+    debugData: dict[str, Any] | None = None
+
+
+class SecurityContext(_Part):
+    asNumber: int | None = None
+    asOrg: str | None = None
+    isp: str | None = None
+    domain: str | None = None
+    isProxy: bool | None = None
+
+    @field_validator("asNumber", mode="before")
+    @classmethod
+    def _as_number(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            digits = value.upper().removeprefix("AS").strip()
+            return int(digits) if digits.isdigit() else None
+        return value
+
+    @field_validator("isProxy", mode="before")
+    @classmethod
+    def _is_proxy(cls, value: Any) -> Any:
+        return _bool_or_none(value)
+
+
+class IpChainEntry(_Part):
+    ip: str | None = None
+    geographicalContext: GeographicalContext | None = None
+    version: str | None = None
+    source: str | None = None
+
+
+class Request(_Part):
+    ipChain: list[IpChainEntry] | None = None
+
+
+class LogEvent(_Part):
+    """One Okta System Log event. `published` is None when the source redacted it."""
+
+    uuid: str
+    published: datetime | None = None
+    eventType: str
+    version: str | None = None
+    severity: str | None = None
+    displayMessage: str | None = None
+    legacyEventType: str | None = None
+    actor: Actor | None = None
+    client: Client | None = None
+    device: Any = None
+    authenticationContext: AuthenticationContext | None = None
+    outcome: Outcome | None = None
+    target: list[Target] | None = None
+    transaction: Transaction | None = None
+    debugContext: DebugContext | None = None
+    securityContext: SecurityContext | None = None
+    request: Request | None = None
+
+    @field_validator("published", mode="before")
+    @classmethod
+    def _published(cls, value: Any) -> Any:
+        return parse_okta_time(value)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version(cls, value: Any) -> Any:
+        return None if value is None else str(value)
+
+    # Readers of the fields whose shape varies between sources.
+
+    @property
+    def debug_data(self) -> dict[str, Any]:
+        if self.debugContext is None or self.debugContext.debugData is None:
+            return {}
+        return self.debugContext.debugData
+
+    @property
+    def actor_id(self) -> str | None:
+        return self.actor.id if self.actor else None
+
+    @property
+    def actor_type(self) -> str | None:
+        return self.actor.type if self.actor else None
+
+    @property
+    def ip(self) -> str | None:
+        ip = self.client.ipAddress if self.client else None
+        if ip in (None, "", "null", "redacted") and self.request and self.request.ipChain:
+            ip = self.request.ipChain[0].ip
+        return None if ip in (None, "", "null", "redacted") else ip
+
+    @property
+    def user_agent(self) -> str | None:
+        if self.client and self.client.userAgent:
+            raw = self.client.userAgent.rawUserAgent
+            return None if raw in (None, "", "UNKNOWN") else raw
+        return None
+
+    @property
+    def geo(self) -> GeographicalContext | None:
+        return self.client.geographicalContext if self.client else None
+
+    @property
+    def country(self) -> str | None:
+        geo = self.geo
+        return geo.country if geo and geo.country else None
+
+    @property
+    def city(self) -> str | None:
+        geo = self.geo
+        return geo.city if geo and geo.city else None
+
+    @property
+    def coordinates(self) -> tuple[float, float] | None:
+        geo = self.geo
+        if geo and geo.geolocation and geo.geolocation.lat is not None:
+            if geo.geolocation.lon is not None:
+                return geo.geolocation.lat, geo.geolocation.lon
+        return None
+
+    @property
+    def asn(self) -> int | None:
+        return self.securityContext.asNumber if self.securityContext else None
+
+    @property
+    def is_proxy(self) -> bool:
+        return bool(self.securityContext and self.securityContext.isProxy)
+
+    @property
+    def session_id(self) -> str | None:
+        ctx = self.authenticationContext
+        if ctx is None:
+            return None
+        return ctx.rootSessionId or ctx.externalSessionId or None
+
+    @property
+    def api_token_id(self) -> str | None:
+        detail = self.transaction.detail if self.transaction else None
+        token = (detail or {}).get("requestApiTokenId")
+        return str(token) if token else None
+
+    @property
+    def device_fingerprint(self) -> str | None:
+        data = self.debug_data
+        value = data.get("deviceFingerprint") or data.get("dtHash")
+        return str(value) if value else None
+
+    @property
+    def request_uri(self) -> str | None:
+        value = self.debug_data.get("requestUri")
+        return str(value) if value else None
+
+    @property
+    def failed(self) -> bool:
+        result = (self.outcome.result or "") if self.outcome else ""
+        return result.upper() in {"FAILURE", "DENY"}
+
+    @property
+    def threat_suspected(self) -> bool:
+        return bool(_bool_or_none(self.debug_data.get("threatSuspected")))
+
+    @property
+    def behaviors(self) -> dict[str, str]:
+        """Okta's behaviour detections, e.g. {"New Device": "POSITIVE"}."""
+        return parse_okta_map(self.debug_data.get("behaviors"))
+
+    @property
+    def risk(self) -> dict[str, str]:
+        """Okta's risk evaluation, e.g. {"level": "HIGH", "reasons": "New Device"}."""
+        return parse_okta_map(self.debug_data.get("risk"))
+
+    @property
+    def risk_level(self) -> str | None:
+        level = self.risk.get("level")
+        return level.strip().upper() if level else None
+
+
+def parse_okta_time(value: Any) -> datetime | None:
+    """Read Okta's `published`: ISO-8601, or the space-separated SIEM export form.
+
+    Returns None for redaction placeholders; raises ValueError for other junk.
+    """
+    if value is None or isinstance(value, datetime):
+        return _as_utc(value) if isinstance(value, datetime) else None
+    if not isinstance(value, str):
+        raise ValueError(f"published must be a timestamp string, got {value!r}")
+    text = value.strip()
+    if text.lower() in {"", "redacted", "null", "none"}:
+        return None
+
+    text = text.replace(" ", "T", 1).replace("Z", "+00:00").replace("z", "+00:00")
+    # Python reads at most 6 fraction digits; some exports write 9.
+    text = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(3, "0"), text, count=1)
+    try:
+        return _as_utc(datetime.fromisoformat(text))
+    except ValueError:
+        raise ValueError(f"published {value!r} is not an ISO-8601 timestamp") from None
+
+
+def _as_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def parse_okta_map(value: Any) -> dict[str, str]:
+    """Read Okta's `{key=value, ...}` strings, and the list or object forms."""
+    if not value:
+        return {}
+    if isinstance(value, dict):
+        return {str(k).strip(): str(v).strip() for k, v in value.items()}
+    if isinstance(value, list):
+        return parse_okta_map("{" + ", ".join(str(item) for item in value) + "}")
+    text = str(value)
+
+    # `reasons=` may hold a comma-separated list, which the pair pattern would
+    # split; keep every fragment without "=" with the key before it.
+    pairs: dict[str, str] = {}
+    last_key = None
+    for fragment in text.strip().strip("{}").split(","):
+        match = _OKTA_MAP_PAIR.fullmatch(fragment.strip())
+        if match:
+            last_key = match.group(1).strip()
+            pairs[last_key] = match.group(2).strip()
+        elif last_key is not None and fragment.strip():
+            pairs[last_key] += ", " + fragment.strip()
+    return pairs
+
+
+def _float_or_none(value: Any) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number == number and abs(number) != float("inf") else None
+
+
+def _bool_or_none(value: Any) -> bool | None:
+    if isinstance(value, bool) or value is None:
+        return value
+    text = str(value).strip().lower()
+    if text in {"true", "1", "yes"}:
+        return True
+    if text in {"false", "0", "no", "", "null"}:
+        return False
+    return None
