@@ -295,11 +295,15 @@ def _alias_version(client: MlflowClient, *, model_name: str, alias: str) -> str 
     try:
         return str(client.get_model_version_by_alias(model_name, alias).version)
     except MlflowException as exc:
-        # Both a missing registered model and a missing alias come back as
-        # RESOURCE_DOES_NOT_EXIST (SQLite store) or INVALID_PARAMETER_VALUE (some
-        # REST servers); anything else is a real failure of the store.
-        if exc.error_code in {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"}:
+        # The SQL store reports a missing registered model as RESOURCE_DOES_NOT_EXIST
+        # but a missing alias as INVALID_PARAMETER_VALUE, a code that also covers
+        # real mistakes; so that one only counts as "no alias" once the registered
+        # model confirms it has none by that name.
+        if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
             return None
+        if exc.error_code == "INVALID_PARAMETER_VALUE":
+            if alias not in client.get_registered_model(model_name).aliases:
+                return None
         raise
 
 
