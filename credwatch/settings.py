@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     database_url: str | None = None
     mlflow_uri: str | None = None
     response_mode: Literal["dry-run", "enforce"] = "dry-run"
+    response_policy: Path | None = None
     model_name: str = "credwatch"
 
     okta_org_url: str | None = None
@@ -48,6 +49,12 @@ class Settings(BaseSettings):
     jira_user: str | None = None
     jira_token: SecretStr | None = None
     notion_token: SecretStr | None = None
+
+    @field_validator("home", "map")
+    @classmethod
+    def _absolute(cls, path: Path | None) -> Path | None:
+        # A relative data folder would move with the working directory.
+        return path.expanduser().resolve() if path is not None else None
 
     @field_validator("okta_org_url", "jira_url")
     @classmethod

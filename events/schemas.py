@@ -226,7 +226,8 @@ class LogEvent(_Part):
         ctx = self.authenticationContext
         if ctx is None:
             return None
-        return ctx.rootSessionId or ctx.externalSessionId or None
+        session = ctx.rootSessionId or ctx.externalSessionId
+        return None if _is_placeholder(session) else session
 
     @property
     def api_token_id(self) -> str | None:
@@ -320,6 +321,16 @@ def parse_okta_map(value: Any) -> dict[str, str]:
         elif last_key is not None and fragment.strip():
             pairs[last_key] += ", " + fragment.strip()
     return pairs
+
+
+def _is_placeholder(value: str | None) -> bool:
+    return value is None or value.strip().lower() in {
+        "",
+        "unknown",
+        "null",
+        "redacted",
+        "none",
+    }
 
 
 def _float_or_none(value: Any) -> float | None:

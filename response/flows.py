@@ -59,8 +59,7 @@ def dispose_databases() -> None:
 
 def policy_for(settings: Settings) -> ResponsePolicy:
     """The response policy: the default, overridden by the policy file if one is set."""
-    # `response_policy` (CREDWATCH_RESPONSE_POLICY) is optional on Settings.
-    path = getattr(settings, "response_policy", None)
+    path = settings.response_policy
     return _load_policy_cached(Path(path) if path else None)
 
 

@@ -1,0 +1,169 @@
+"""The facts of one event that features and rules read, extracted once.
+
+Reading pydantic attributes and parsing Okta's map strings is the costly part of
+feature extraction, so every event is reduced once to this flat record.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from events.schemas import LogEvent
+from features.identity import Identity, IdentityResolver
+
+RISK_LEVELS = {"LOW": 1, "MEDIUM": 2, "HIGH": 3}
+PUSH_EVENTS = frozenset({"system.push.send_factor_verify_push"})
+MFA_EVENTS = frozenset(
+    {"user.authentication.auth_via_mfa", "user.mfa.okta_verify.deny_push"}
+)
+THREAT_EVENTS = frozenset({"security.threat.detected", "user.risk.detect"})
+
+_TOOL_AGENTS = ("curl/", "postmanruntime", "insomnia", "httpie", "wget/")
+_AUTOMATION_AGENTS = (
+    "python", "go-http-client", "okta-sdk", "java/", "okhttp", "node-fetch", "axios",
+    "aiohttp", "httpx", "boto", "terraform", "ruby", "dotnet", "powershell", "libcurl",
+    "apache-httpclient", "okta-", "langchain", "openai",
+)
+_BROWSER_NAME = re.compile(r"(Edg|OPR|Chrome|Firefox|Safari)/")
+
+
+# Clients that drive a session. Okta's own apps (Okta Verify, internal
+# integrations) write events into people's sessions too and say nothing of who
+# holds the session.
+DRIVING_CLIENTS = frozenset({"browser", "tool", "automation"})
+
+
+@dataclass(slots=True)
+class EventFacts:
+    uuid: str
+    time: datetime
+    event_type: str
+    identity: Identity
+    ip: str | None
+    asn: int | None
+    network: str | None
+    known_network: str | None
+    is_proxy: bool
+    country: str | None
+    city: str | None
+    coordinates: tuple[float, float] | None
+    session: str | None
+    device: str | None
+    user_agent: str | None
+    ua_family: str | None
+    ua_class: str | None
+    request_uri: str | None
+    api_token_id: str | None
+    failed: bool
+    threat_suspected: bool
+    positive_behaviors: tuple[str, ...]
+    risk_level: int
+    risk_reasons: str | None
+
+    @property
+    def in_declared_network(self) -> bool:
+        agent = self.identity.agent
+        return bool(agent and agent.in_networks(self.ip, self.asn))
+
+    @property
+    def session_client(self) -> str | None:
+        return self.ua_family if self.ua_class in DRIVING_CLIENTS else None
+
+    @property
+    def expected_network(self) -> bool:
+        """From a network the organisation owns or the agent is declared on."""
+        return self.known_network is not None or self.in_declared_network
+
+
+def extract_facts(
+    event: LogEvent, identity: Identity, resolver: IdentityResolver, when: datetime
+) -> EventFacts:
+    ip = event.ip
+    asn = event.asn
+    user_agent = event.user_agent
+    risk = event.risk
+    return EventFacts(
+        uuid=event.uuid,
+        time=when,
+        event_type=event.eventType,
+        identity=identity,
+        ip=ip,
+        asn=asn,
+        network=network_key(ip, asn),
+        known_network=resolver.network_name(ip, asn),
+        is_proxy=event.is_proxy,
+        country=event.country,
+        city=event.city,
+        coordinates=event.coordinates,
+        session=event.session_id,
+        device=event.device_fingerprint,
+        user_agent=user_agent,
+        ua_family=user_agent_family(user_agent),
+        ua_class=user_agent_class(user_agent),
+        request_uri=event.request_uri,
+        api_token_id=event.api_token_id,
+        failed=event.failed,
+        threat_suspected=event.threat_suspected
+        or event.eventType in THREAT_EVENTS,
+        positive_behaviors=tuple(
+            name for name, value in event.behaviors.items() if value.upper() == "POSITIVE"
+        ),
+        risk_level=RISK_LEVELS.get((risk.get("level") or "").strip().upper(), 0),
+        risk_reasons=risk.get("reasons"),
+    )
+
+
+def network_key(ip: str | None, asn: int | None) -> str | None:
+    """The network an address belongs to: its AS, or its /16 (/48) when Okta gave none."""
+    if asn is not None:
+        return f"AS{asn}"
+    if not ip:
+        return None
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    prefix = 16 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+
+def user_agent_class(user_agent: str | None) -> str | None:
+    """'browser', 'tool' (curl, Postman), 'automation' (SDKs, HTTP libraries), 'other'."""
+    if not user_agent:
+        return None
+    lowered = user_agent.lower()
+    if any(marker in lowered for marker in _TOOL_AGENTS):
+        return "tool"
+    if lowered.startswith("mozilla/"):
+        return "browser"
+    if any(marker in lowered for marker in _AUTOMATION_AGENTS):
+        return "automation"
+    return "other"
+
+
+def user_agent_family(user_agent: str | None) -> str | None:
+    """A version-free name: 'browser:Chrome', 'python-requests', 'curl'."""
+    if not user_agent:
+        return None
+    if user_agent.lower().startswith("mozilla/"):
+        match = _BROWSER_NAME.search(user_agent)
+        return f"browser:{match.group(1) if match else 'other'}"
+    return user_agent.split("/", 1)[0].split(" ", 1)[0].lower()
+
+
+def travel_kmh(
+    origin: tuple[float, float], destination: tuple[float, float], hours: float
+) -> tuple[float, float]:
+    """Great-circle distance (km) and the speed (km/h) needed to cover it."""
+    lat1, lon1 = map(math.radians, origin)
+    lat2, lon2 = map(math.radians, destination)
+    a = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    km = 2 * 6371.0 * math.asin(min(1.0, math.sqrt(a)))
+    return km, km / max(hours, 1 / 60)

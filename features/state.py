@@ -1,0 +1,382 @@
+"""Identity state and hourly windows: the one code path for batch and streaming.
+
+`FeatureStream.push(event)` takes events one at a time, in time order, and for each
+returns an `Observation`: the event's facts, what the identity's history says about
+them (novelty, the session's earlier context, the previous location, what ran in the
+last minutes), and the feature vector of the identity's current hourly window up to
+and including this event. Training, `score` and the API all go through it, so the
+vectors they see for the same events are the same.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from events.schemas import LogEvent
+from features.baseline import IdentityBaseline
+from features.facts import (
+    MFA_EVENTS,
+    PUSH_EVENTS,
+    EventFacts,
+    extract_facts,
+    travel_kmh,
+)
+from features.identity import AI_AGENT, Identity, IdentityResolver
+
+RECENT_SPAN = timedelta(minutes=10)
+RARE_HOUR_SHARE = 0.002
+SESSIONS_REMEMBERED = 64
+
+
+@dataclass(slots=True)
+class SessionTrace:
+    """Where a session was first seen, to notice it moving."""
+
+    network: str | None
+    device: str | None
+    ua_family: str | None
+    expected_network: bool
+    moved: bool = False
+
+
+@dataclass(slots=True)
+class Located:
+    time: datetime
+    coordinates: tuple[float, float]
+    place: str
+    uuid: str
+    trusted: bool
+
+
+@dataclass(slots=True)
+class Observation:
+    """An event seen against its identity's history, for rules and the model."""
+
+    facts: EventFacts
+    baseline_mature: bool
+    new_network: bool
+    new_country: bool
+    new_device: bool
+    new_ua_family: bool
+    new_endpoint: bool
+    session_before: SessionTrace | None
+    previous_location: Located | None
+    travel_km: float
+    travel_kmh: float
+    recent: list[EventFacts]
+    window_events: int
+    usual_hourly_events: float
+    busiest_hour: int
+    vector: np.ndarray = field(repr=False)
+    window: Window = field(repr=False)
+
+
+class Window:
+    """An identity's activity within one UTC hour, accumulated event by event."""
+
+    def __init__(self, identity: Identity, start: datetime) -> None:
+        self.identity = identity
+        self.start = start
+        self.first_time: datetime | None = None
+        self.last_time: datetime | None = None
+        self.events = 0
+        self.failures = 0
+        self.threats = 0
+        self.outside_network = 0
+        self.rare_hour = 0
+        self.new_ip = 0
+        self.max_behaviors = 0
+        self.max_risk = 0
+        self.max_speed = 0.0
+        self.max_concurrent = 0
+        self.session_changes = 0
+        self.ips: set[str] = set()
+        self.networks: set[str] = set()
+        self.countries: set[str] = set()
+        self.user_agents: set[str] = set()
+        self.devices: set[str] = set()
+        self.sessions: set[str] = set()
+        self.new_networks: set[str] = set()
+        self.new_countries: set[str] = set()
+        self.new_devices: set[str] = set()
+        self.new_ua_families: set[str] = set()
+        self.new_endpoints: set[str] = set()
+        self.event_ids: list[str] = []
+
+    def vector(self, usual_hourly_events: float) -> np.ndarray:
+        n = max(self.events, 1)
+        rate_ratio = self.events / usual_hourly_events if usual_hourly_events else 0.0
+        return np.array(
+            [
+                self.events,
+                len(self.ips),
+                len(self.networks),
+                len(self.countries),
+                len(self.user_agents),
+                len(self.devices),
+                len(self.sessions),
+                self.max_speed,
+                self.outside_network / n,
+                self.failures / n,
+                self.threats,
+                self.max_behaviors,
+                self.max_risk,
+                self.new_ip / n,
+                len(self.new_networks),
+                len(self.new_countries),
+                len(self.new_devices),
+                len(self.new_ua_families),
+                len(self.new_endpoints),
+                self.rare_hour / n,
+                rate_ratio,
+                self.max_concurrent,
+                self.session_changes,
+            ],
+            dtype=np.float64,
+        )
+
+
+class IdentityState:
+    """Everything remembered about one identity between events."""
+
+    def __init__(self, identity: Identity, baseline: IdentityBaseline) -> None:
+        self.identity = identity
+        self.baseline = baseline
+        self.window: Window | None = None
+        self.recent: deque[EventFacts] = deque()
+        self.sessions: OrderedDict[str, SessionTrace] = OrderedDict()
+        self.last_located: Located | None = None
+
+    def observe(self, facts: EventFacts) -> tuple[Observation, Window | None]:
+        """Add one event; return its observation and the window it closed, if any."""
+        closed = self._roll_window(facts.time)
+        window = self.window
+        assert window is not None
+        baseline = self.baseline
+
+        # Judge novelty against history before this event becomes part of it.
+        mature = baseline.mature
+        endpoint = _endpoint(facts.request_uri)
+        new_network = mature and facts.network is not None and facts.network not in baseline.networks
+        new_country = mature and facts.country is not None and facts.country not in baseline.countries
+        new_device = mature and facts.device is not None and facts.device not in baseline.devices
+        new_ua = mature and facts.ua_family is not None and facts.ua_family not in baseline.ua_families
+        new_endpoint = mature and endpoint is not None and endpoint not in baseline.endpoints
+        new_ip = mature and facts.ip is not None and facts.ip not in baseline.ips
+        rare_hour = mature and baseline.hour_share(facts.time) < RARE_HOUR_SHARE
+
+        session_before = self._trace_session(facts)
+        previous, km, speed = self._travel(facts)
+        recent = self._recent(facts)
+
+        self._accumulate(
+            window, facts, new_network, new_country, new_device, new_ua,
+            (endpoint if new_endpoint else None), new_ip, rare_hour, speed, recent,
+        )
+        baseline.learn(
+            moment=facts.time, network=facts.network, ip=facts.ip,
+            country=facts.country, device=facts.device, ua_family=facts.ua_family,
+            endpoint=endpoint,
+        )
+
+        usual = baseline.mean_hourly_events if mature else 0.0
+        observation = Observation(
+            facts=facts,
+            baseline_mature=mature,
+            new_network=new_network,
+            new_country=new_country,
+            new_device=new_device,
+            new_ua_family=new_ua,
+            new_endpoint=new_endpoint,
+            session_before=session_before,
+            previous_location=previous,
+            travel_km=km,
+            travel_kmh=speed,
+            recent=recent,
+            window_events=window.events,
+            usual_hourly_events=usual,
+            busiest_hour=baseline.busiest_hour if mature else 0,
+            vector=window.vector(usual),
+            window=window,
+        )
+        return observation, closed
+
+    def close(self) -> Window | None:
+        """Close the open window (end of input); its hour counts towards the baseline."""
+        closed = self.window
+        if closed is not None:
+            self.baseline.close_hour(closed.events)
+            self.window = None
+        return closed
+
+    def _roll_window(self, moment: datetime) -> Window | None:
+        start = moment.replace(minute=0, second=0, microsecond=0)
+        current = self.window
+        if current is not None and start <= current.start:
+            # Late events join the open window rather than reopening a closed one.
+            return None
+        closed = self.close() if current is not None else None
+        self.window = Window(self.identity, start)
+        return closed
+
+    def _trace_session(self, facts: EventFacts) -> SessionTrace | None:
+        if not facts.session:
+            return None
+        before = self.sessions.get(facts.session)
+        if before is None:
+            self.sessions[facts.session] = SessionTrace(
+                facts.network, facts.device, facts.session_client,
+                facts.expected_network,
+            )
+            if len(self.sessions) > SESSIONS_REMEMBERED:
+                self.sessions.popitem(last=False)
+            return None
+        self.sessions.move_to_end(facts.session)
+        return SessionTrace(
+            before.network, before.device, before.ua_family, before.expected_network,
+            before.moved,
+        )
+
+    def _travel(self, facts: EventFacts) -> tuple[Located | None, float, float]:
+        if facts.coordinates is None:
+            return None, 0.0, 0.0
+        previous = self.last_located
+        trusted = facts.expected_network or facts.is_proxy
+        place = ", ".join(part for part in (facts.city, facts.country) if part)
+        self.last_located = Located(
+            facts.time, facts.coordinates, place or "unknown place", facts.uuid, trusted
+        )
+        if previous is None:
+            return None, 0.0, 0.0
+        hours = (facts.time - previous.time).total_seconds() / 3600
+        km, speed = travel_kmh(previous.coordinates, facts.coordinates, hours)
+        return previous, km, speed
+
+    def _recent(self, facts: EventFacts) -> list[EventFacts]:
+        recent = self.recent
+        while recent and facts.time - recent[0].time > RECENT_SPAN:
+            recent.popleft()
+        snapshot = list(recent)
+        recent.append(facts)
+        return snapshot
+
+    def _accumulate(
+        self,
+        window: Window,
+        facts: EventFacts,
+        new_network: bool,
+        new_country: bool,
+        new_device: bool,
+        new_ua: bool,
+        new_endpoint: str | None,
+        new_ip: bool,
+        rare_hour: bool,
+        speed: float,
+        recent: list[EventFacts],
+    ) -> None:
+        if window.first_time is None:
+            window.first_time = facts.time
+        window.last_time = facts.time
+        window.events += 1
+        window.event_ids.append(facts.uuid)
+        window.failures += facts.failed
+        window.threats += facts.threat_suspected
+        window.new_ip += new_ip
+        window.rare_hour += rare_hour or _off_schedule(facts)
+        window.max_behaviors = max(window.max_behaviors, len(facts.positive_behaviors))
+        window.max_risk = max(window.max_risk, facts.risk_level)
+        window.max_speed = max(window.max_speed, speed)
+
+        identity = facts.identity
+        if identity.kind == AI_AGENT and identity.agent and identity.agent.declares_network():
+            window.outside_network += not facts.expected_network
+
+        _add(window.ips, facts.ip)
+        _add(window.networks, facts.network)
+        _add(window.countries, facts.country)
+        _add(window.user_agents, facts.user_agent)
+        _add(window.devices, facts.device)
+        _add(window.sessions, facts.session)
+        if new_network:
+            _add(window.new_networks, facts.network)
+        if new_country:
+            _add(window.new_countries, facts.country)
+        if new_device:
+            _add(window.new_devices, facts.device)
+        if new_ua:
+            _add(window.new_ua_families, facts.ua_family)
+        if new_endpoint:
+            window.new_endpoints.add(new_endpoint)
+
+        networks = {item.network for item in recent if item.network}
+        _add(networks, facts.network)
+        window.max_concurrent = max(window.max_concurrent, len(networks))
+
+        trace = self.sessions.get(facts.session or "")
+        if trace is not None and not trace.moved and _session_moved(trace, facts):
+            trace.moved = True
+            window.session_changes += 1
+
+
+class FeatureStream:
+    """Turns time-ordered events into observations, one identity state per actor."""
+
+    def __init__(
+        self,
+        resolver: IdentityResolver,
+        baselines: dict[str, IdentityBaseline] | None = None,
+    ) -> None:
+        self.resolver = resolver
+        self.baselines = baselines if baselines is not None else {}
+        self.states: dict[str, IdentityState] = {}
+
+    def push(
+        self, event: LogEvent, *, when: datetime | None = None
+    ) -> tuple[Observation, Window | None] | None:
+        """Observe one event; None when it names no actor to attribute it to."""
+        identity = self.resolver.resolve(event)
+        moment = event.published or when
+        if identity is None or moment is None:
+            return None
+        state = self.states.get(identity.id)
+        if state is None:
+            baseline = self.baselines.setdefault(identity.id, IdentityBaseline())
+            state = self.states[identity.id] = IdentityState(identity, baseline)
+        facts = extract_facts(event, identity, self.resolver, moment)
+        return state.observe(facts)
+
+    def close_all(self) -> list[Window]:
+        """Close every open window, at the end of a batch."""
+        closed = [state.close() for state in self.states.values()]
+        return [window for window in closed if window is not None]
+
+
+def _add(values: set[str], value: str | None) -> None:
+    if value is not None:
+        values.add(value)
+
+
+def _endpoint(uri: str | None) -> str | None:
+    return uri.split("?", 1)[0] if uri else None
+
+
+def _off_schedule(facts: EventFacts) -> bool:
+    agent = facts.identity.agent
+    return bool(agent and agent.schedule and not agent.schedule.allows(facts.time))
+
+
+def _session_moved(trace: SessionTrace, facts: EventFacts) -> bool:
+    if trace.device and facts.device and trace.device != facts.device:
+        return True
+    client = facts.session_client
+    if trace.ua_family and client and trace.ua_family != client:
+        return True
+    return bool(
+        trace.network and facts.network and trace.network != facts.network
+        and not facts.expected_network
+    )
+

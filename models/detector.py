@@ -1,0 +1,244 @@
+"""The detector: baselines, anomaly model, rules and ensemble, scoring events.
+
+A `Detector` is what training produces and MLflow stores. Scoring goes through a
+`Scorer`, which starts from a copy of the detector's baselines so that scoring the
+same file twice gives the same answer. `Scorer.score_event` serves the API and
+`watch` one event at a time; `Scorer.score_batch` walks a whole file through the
+same feature and rule code and calls the model once for all of it.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from events.schemas import LogEvent
+from features.baseline import IdentityBaseline
+from features.identity import Identity, IdentityResolver
+from features.ordering import order_events
+from features.state import FeatureStream, Observation
+from features.vectors import FEATURE_NAMES
+from models.ensemble import EnsembleWeights, combine, tier_for
+from models.forest import AnomalyModel
+from models.rules import Hit, evaluate_rules
+from models.schemas import Detection, Tier, tier_rank
+
+MODEL_REASON_FLOOR = 25.0
+MAX_EVIDENCE_IDS = 200
+
+
+class Detector:
+    """Everything needed to score: trained once, stored as one MLflow model version."""
+
+    feature_names = list(FEATURE_NAMES)
+
+    def __init__(
+        self,
+        *,
+        model: AnomalyModel,
+        baselines: dict[str, IdentityBaseline],
+        weights: EnsembleWeights | None = None,
+        disabled_rules: frozenset[str] = frozenset(),
+    ) -> None:
+        self.model = model
+        self.baselines = baselines
+        self.weights = weights or EnsembleWeights()
+        self.disabled_rules = disabled_rules
+        self.model_version: str | None = None
+
+    def scorer(self, resolver: IdentityResolver) -> Scorer:
+        return Scorer(self, resolver)
+
+    def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The model's 0-100 anomaly score of feature rows (the MLflow pyfunc face)."""
+        X = frame[self.feature_names].to_numpy(dtype=np.float64)
+        kinds = frame["identity_kind"].astype(str).to_numpy()
+        return pd.DataFrame({"anomaly_score": self.model.risk(X, kinds)})
+
+
+@dataclass
+class EventScore:
+    """The state of an event's window right after the event, as the API reports it."""
+
+    identity: Identity
+    risk: float
+    tier: Tier
+    detection: Detection | None
+
+
+@dataclass
+class _WindowVerdict:
+    identity: Identity
+    start: datetime
+    first_time: datetime
+    last_time: datetime
+    hits: dict[str, Hit] = field(default_factory=dict)
+    rule_order: list[str] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+    risk: float = 0.0
+    tier: Tier = "none"
+    detected_at: datetime | None = None
+    model_risk: float = 0.0
+    model_reasons: list[str] = field(default_factory=list)
+    window_event_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ScoreReport:
+    events: int = 0
+    duplicates: int = 0
+    undated: int = 0
+    unattributed: int = 0
+    identities: int = 0
+    windows: int = 0
+    detections: int = 0
+
+
+class Scorer:
+    def __init__(self, detector: Detector, resolver: IdentityResolver) -> None:
+        self.detector = detector
+        self.stream = FeatureStream(resolver, copy.deepcopy(detector.baselines))
+        self.verdicts: dict[tuple[str, datetime], _WindowVerdict] = {}
+        self.report = ScoreReport()
+
+    def score_event(self, event: LogEvent, *, when: datetime | None = None) -> EventScore | None:
+        """Score one event as it arrives; None when it names no actor."""
+        observed = self._observe(event, when)
+        if observed is None:
+            return None
+        observation, hits = observed
+        kind = np.array([observation.facts.identity.kind])
+        model_risk = float(self.detector.model.risk(observation.vector[None, :], kind)[0])
+
+        verdict = self._judge(observation, hits, model_risk)
+        return EventScore(
+            identity=verdict.identity,
+            risk=verdict.risk,
+            tier=verdict.tier,
+            detection=self._detection(verdict),
+        )
+
+    def score_batch(self, events: Iterable[LogEvent]) -> list[Detection]:
+        """Score a whole batch in time order; one detection per window above none."""
+        batch = order_events(events)
+        self.report.duplicates += batch.duplicates
+        self.report.undated += batch.undated
+
+        observed = []
+        for event in batch.events:
+            item = self._observe(event, batch.received_at)
+            if item is not None:
+                observed.append(item)
+        if not observed:
+            return []
+
+        # One model call for every event's window prefix is far cheaper than one each.
+        X = np.vstack([observation.vector for observation, _ in observed])
+        kinds = np.array([observation.facts.identity.kind for observation, _ in observed])
+        model_risks = self.detector.model.risk(X, kinds)
+        for (observation, hits), model_risk in zip(observed, model_risks, strict=True):
+            self._judge(observation, hits, float(model_risk))
+        return self.detections()
+
+    def detections(self) -> list[Detection]:
+        found = [self._detection(verdict) for verdict in self.verdicts.values()]
+        detections = [item for item in found if item is not None]
+        detections.sort(key=lambda item: (item.detected_at, item.identity_id))
+        self.report.windows = len(self.verdicts)
+        self.report.identities = len(self.stream.states)
+        self.report.detections = len(detections)
+        return detections
+
+    def _observe(
+        self, event: LogEvent, when: datetime | None
+    ) -> tuple[Observation, list[Hit]] | None:
+        self.report.events += 1
+        pushed = self.stream.push(event, when=when)
+        if pushed is None:
+            self.report.unattributed += 1
+            return None
+        observation, _closed = pushed
+        hits = evaluate_rules(observation, disabled=self.detector.disabled_rules)
+        return observation, hits
+
+    def _judge(
+        self, observation: Observation, hits: list[Hit], model_risk: float
+    ) -> _WindowVerdict:
+        facts = observation.facts
+        window = observation.window
+        key = (facts.identity.id, window.start)
+        verdict = self.verdicts.get(key)
+        if verdict is None:
+            verdict = self.verdicts[key] = _WindowVerdict(
+                facts.identity, window.start, facts.time, facts.time
+            )
+        verdict.last_time = max(verdict.last_time, facts.time)
+        if len(verdict.window_event_ids) < MAX_EVIDENCE_IDS:
+            verdict.window_event_ids.append(facts.uuid)
+
+        for hit in hits:
+            _keep_strongest(verdict, hit)
+        if model_risk > verdict.model_risk:
+            verdict.model_risk = model_risk
+            if model_risk >= MODEL_REASON_FLOOR:
+                forest = self.detector.model.forest_for(facts.identity.kind)
+                verdict.model_reasons = forest.explain(observation.vector)
+
+        risk = combine(
+            model_risk=verdict.model_risk, hits=verdict.hits, weights=self.detector.weights
+        )
+        if risk > verdict.risk:
+            tier = tier_for(risk)
+            if tier_rank(tier) > tier_rank(verdict.tier):
+                verdict.tier = tier
+                verdict.detected_at = facts.time
+            verdict.risk = risk
+        return verdict
+
+    def _detection(self, verdict: _WindowVerdict) -> Detection | None:
+        if verdict.tier == "none" or verdict.detected_at is None:
+            return None
+        identity = verdict.identity
+        reasons = [verdict.hits[rule_id].reason for rule_id in verdict.rule_order]
+        evidence = list(verdict.evidence)
+        if verdict.model_risk >= MODEL_REASON_FLOOR:
+            unusual = "; ".join(verdict.model_reasons) or "an unusual mix of features"
+            reasons.append(
+                f"activity unlike the history of {identity.kind} identities "
+                f"(model risk {verdict.model_risk:.0f}): {unusual}"
+            )
+            if not evidence:
+                evidence = list(verdict.window_event_ids)
+        return Detection(
+            identity_id=identity.id,
+            identity_kind=identity.kind,  # type: ignore[arg-type]
+            identity_name=identity.name,
+            window_start=verdict.first_time,
+            window_end=verdict.last_time,
+            detected_at=verdict.detected_at,
+            risk=verdict.risk,
+            tier=verdict.tier,
+            rules=list(verdict.rule_order),
+            reasons=reasons,
+            event_ids=evidence[:MAX_EVIDENCE_IDS],
+            model_version=self.detector.model_version,
+        )
+
+
+def _keep_strongest(verdict: _WindowVerdict, hit: Hit) -> None:
+    current = verdict.hits.get(hit.rule_id)
+    if current is None:
+        verdict.rule_order.append(hit.rule_id)
+    if current is None or _SEVERITY_RANK[hit.severity] > _SEVERITY_RANK[current.severity]:
+        verdict.hits[hit.rule_id] = hit
+    for event_id in hit.event_ids:
+        if event_id not in verdict.evidence and len(verdict.evidence) < MAX_EVIDENCE_IDS:
+            verdict.evidence.append(event_id)
+
+
+_SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}

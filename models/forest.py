@@ -1,0 +1,122 @@
+"""IsolationForest per identity kind, scored as "higher is more anomalous", 0-100.
+
+scikit-learn's `score_samples` is lower for more abnormal rows; the sign is turned
+once here, and nowhere else. Raw anomaly scores are then calibrated against the
+training windows: a window like the bulk of history scores near 0, the most unusual
+hour history ever held scores `MAX_SEEN_RISK`, and only windows beyond anything
+seen climb towards 100.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.ensemble import IsolationForest
+
+from features.vectors import FEATURE_DESCRIPTIONS, FEATURE_NAMES
+
+MIN_WINDOWS_PER_KIND = 200
+TYPICAL_RISK = 0.0
+TAIL_RISK = 20.0
+MAX_SEEN_RISK = 45.0
+FAR_BEYOND_RISK = 100.0
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Piecewise-linear map from raw anomaly score to 0-100."""
+
+    median: float
+    tail: float
+    max_seen: float
+
+    def risk(self, raw: np.ndarray) -> np.ndarray:
+        spread = max(self.max_seen - self.tail, 1e-3)
+        anchors = [
+            self.median,
+            self.tail,
+            self.max_seen,
+            self.max_seen + 4 * spread,
+        ]
+        values = [TYPICAL_RISK, TAIL_RISK, MAX_SEEN_RISK, FAR_BEYOND_RISK]
+        return np.interp(raw, anchors, values, left=0.0, right=FAR_BEYOND_RISK)
+
+
+class KindForest:
+    """One forest, its calibration and the typical value of each feature."""
+
+    def __init__(self, *, n_estimators: int = 100, random_state: int = 0) -> None:
+        self.n_estimators = n_estimators
+        self.random_state = random_state
+
+    def fit(self, X: np.ndarray) -> KindForest:
+        self.forest_ = IsolationForest(
+            n_estimators=self.n_estimators, random_state=self.random_state
+        ).fit(X.astype(np.float32))
+        raw = self.anomaly_score(X)
+        self.calibration_ = Calibration(
+            median=float(np.median(raw)),
+            tail=float(np.quantile(raw, 0.99)),
+            max_seen=float(raw.max()),
+        )
+        self.typical_ = np.median(X, axis=0)
+        spread = np.quantile(X, 0.9, axis=0) - np.quantile(X, 0.1, axis=0)
+        self.spread_ = np.where(spread > 0, spread, np.maximum(np.abs(self.typical_), 1.0))
+        self.n_windows_ = len(X)
+        return self
+
+    def anomaly_score(self, X: np.ndarray) -> np.ndarray:
+        """Raw anomaly score, higher is more anomalous."""
+        return -self.forest_.score_samples(X.astype(np.float32))
+
+    def risk(self, X: np.ndarray) -> np.ndarray:
+        return self.calibration_.risk(self.anomaly_score(X))
+
+    def explain(self, x: np.ndarray, *, top: int = 3) -> list[str]:
+        """The features furthest from typical, as 'what: actual (typical t)'."""
+        distance = np.abs(x - self.typical_) / self.spread_
+        order = np.argsort(-distance)[:top]
+        return [
+            f"{FEATURE_DESCRIPTIONS[FEATURE_NAMES[i]]}: {_number(x[i])} "
+            f"(typical {_number(self.typical_[i])})"
+            for i in order
+            if distance[i] > 1.0
+        ]
+
+
+class AnomalyModel:
+    """A forest per identity kind; kinds with little history share one forest."""
+
+    def __init__(self, *, n_estimators: int = 100, random_state: int = 0) -> None:
+        self.n_estimators = n_estimators
+        self.random_state = random_state
+
+    def fit(self, X: np.ndarray, kinds: np.ndarray) -> AnomalyModel:
+        if len(X) == 0:
+            raise ValueError("cannot fit the anomaly model on zero windows")
+        self.shared_ = self._forest().fit(X)
+        self.by_kind_: dict[str, KindForest] = {}
+        for kind in np.unique(kinds):
+            rows = X[kinds == kind]
+            if len(rows) >= MIN_WINDOWS_PER_KIND:
+                self.by_kind_[str(kind)] = self._forest().fit(rows)
+        return self
+
+    def forest_for(self, kind: str) -> KindForest:
+        return self.by_kind_.get(kind, self.shared_)
+
+    def risk(self, X: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+        """Calibrated 0-100 risk of each row under its kind's forest."""
+        result = np.zeros(len(X))
+        for kind in np.unique(kinds):
+            mask = kinds == kind
+            result[mask] = self.forest_for(str(kind)).risk(X[mask])
+        return result
+
+    def _forest(self) -> KindForest:
+        return KindForest(n_estimators=self.n_estimators, random_state=self.random_state)
+
+
+def _number(value: float) -> str:
+    return f"{value:.0f}" if float(value).is_integer() or abs(value) >= 10 else f"{value:.2f}"

@@ -1,0 +1,306 @@
+"""The rule catalogue: precise, explainable detections of credential misuse.
+
+Each rule reads one `Observation` (an event seen against its identity's history)
+and either stays silent or returns a `Hit` with a plain-words reason that names the
+evidence. Rules have stable ids, which detections, tickets and verdicts refer to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from features.geo_names import country_code
+from features.facts import MFA_EVENTS, PUSH_EVENTS, THREAT_EVENTS, EventFacts
+from features.identity import AI_AGENT, HUMAN
+from features.state import Observation
+
+SEVERITY_SCORES = {"low": 30.0, "medium": 55.0, "high": 80.0, "critical": 95.0}
+
+IMPOSSIBLE_SPEED_KMH = 900.0
+IMPOSSIBLE_MIN_KM = 500.0
+PUSH_FATIGUE_COUNT = 4
+SPRAY_FAILURES = 5
+RATE_SPIKE_FACTOR = 5.0
+RATE_SPIKE_MIN_EVENTS = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    rule_id: str
+    severity: str
+    reason: str
+    event_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    family: str
+    severity: str
+    summary: str
+    check: Callable[[Observation], tuple[str, str, tuple[str, ...]] | None]
+
+    def evaluate(self, observation: Observation) -> Hit | None:
+        found = self.check(observation)
+        if found is None:
+            return None
+        severity, reason, evidence = found
+        return Hit(self.id, severity or self.severity, reason, evidence)
+
+
+def _where(facts: EventFacts) -> str:
+    place = facts.country or "unknown country"
+    network = facts.network or "an unknown network"
+    return f"{facts.ip or 'no address'} ({network}, {place})"
+
+
+def _explained(facts: EventFacts) -> bool:
+    """A network the organisation owns or the agent is declared on needs no alert."""
+    return facts.expected_network
+
+
+def concurrent_networks(obs: Observation):
+    facts = obs.facts
+    identity = facts.identity
+    if identity.shared_access or not facts.network or _explained(facts):
+        return None
+    # People move between known networks; only a network new to them counts.
+    if identity.kind != AI_AGENT and not obs.new_network:
+        return None
+    others = [
+        item for item in obs.recent
+        if item.network and item.network != facts.network
+    ]
+    if not others:
+        return None
+    other = others[-1]
+    minutes = (facts.time - other.time).total_seconds() / 60
+    credential = "token" if identity.kind == AI_AGENT else "credential"
+    reason = (
+        f"{credential} used from {_where(facts)} and {_where(other)} "
+        f"within {max(minutes, 0):.0f} minutes"
+    )
+    return None, reason, (other.uuid, facts.uuid)
+
+
+def session_context_change(obs: Observation):
+    before = obs.session_before
+    facts = obs.facts
+    if before is None or before.moved:
+        return None
+
+    changes = []
+    if before.device and facts.device and before.device != facts.device:
+        changes.append("device")
+    client = facts.session_client
+    if before.ua_family and client and before.ua_family != client:
+        changes.append(f"client {before.ua_family} to {client}")
+    # A laptop moving from home to office keeps its device and client; only a move
+    # to a network the person never used, and no network of the organisation's,
+    # counts on its own.
+    if (
+        before.network and facts.network and before.network != facts.network
+        and obs.new_network and not _explained(facts)
+    ):
+        changes.append(f"network {before.network} to {facts.network}")
+    if not changes:
+        return None
+
+    severity = "high" if len(changes) > 1 or "device" in changes else "medium"
+    reason = (
+        f"session {facts.session[:12]}… changed {', '.join(changes)} mid-session, "
+        f"now from {_where(facts)}"
+    )
+    return severity, reason, (facts.uuid,)
+
+
+def okta_threat_signal(obs: Observation):
+    facts = obs.facts
+    if facts.threat_suspected:
+        what = (
+            f"Okta reported {facts.event_type}" if facts.event_type in THREAT_EVENTS
+            else "Okta ThreatInsight marked the request as a suspected threat"
+        )
+        return "high", f"{what} from {_where(facts)}", (facts.uuid,)
+    if facts.risk_level >= 3:
+        reasons = f" ({facts.risk_reasons})" if facts.risk_reasons else ""
+        return "high", f"Okta rated the sign-in risk HIGH{reasons}", (facts.uuid,)
+    if "Velocity" in facts.positive_behaviors or "Velocity Behavior" in facts.positive_behaviors:
+        return "medium", "Okta flagged velocity (implausible travel)", (facts.uuid,)
+    return None
+
+
+def impossible_travel(obs: Observation):
+    facts = obs.facts
+    previous = obs.previous_location
+    if facts.identity.kind != HUMAN or previous is None or facts.identity.shared_access:
+        return None
+    if previous.trusted or facts.expected_network or facts.is_proxy:
+        return None
+    if obs.travel_km < IMPOSSIBLE_MIN_KM or obs.travel_kmh < IMPOSSIBLE_SPEED_KMH:
+        return None
+    minutes = (facts.time - previous.time).total_seconds() / 60
+    place = ", ".join(p for p in (facts.city, facts.country) if p) or "unknown place"
+    reason = (
+        f"signed in from {previous.place} and {place}, {obs.travel_km:,.0f} km apart "
+        f"in {minutes:.0f} minutes ({obs.travel_kmh:,.0f} km/h)"
+    )
+    return None, reason, (previous.uuid, facts.uuid)
+
+
+def agent_outside_declared(obs: Observation):
+    facts = obs.facts
+    agent = facts.identity.agent
+    if agent is None or facts.known_network is not None:
+        return None
+    if agent.declares_network() and facts.ip and not facts.in_declared_network:
+        return None, (
+            f"agent {agent.name} acted from {_where(facts)}, outside its declared "
+            f"networks"
+        ), (facts.uuid,)
+    if agent.countries and facts.country and not _country_declared(agent.countries, facts.country):
+        return None, (
+            f"agent {agent.name} acted from {facts.country}, not one of its declared "
+            f"countries ({', '.join(agent.countries)})"
+        ), (facts.uuid,)
+    return None
+
+
+def agent_off_schedule(obs: Observation):
+    facts = obs.facts
+    agent = facts.identity.agent
+    if agent is None or agent.schedule is None or agent.schedule.allows(facts.time):
+        return None
+    return None, (
+        f"agent {agent.name} active at {facts.time:%a %H:%M} UTC, outside its schedule "
+        f"({agent.schedule.days} {agent.schedule.hours_utc} UTC)"
+    ), (facts.uuid,)
+
+
+def client_mismatch(obs: Observation):
+    facts = obs.facts
+    kind = facts.identity.kind
+    if kind == AI_AGENT and facts.ua_class in {"browser", "tool"}:
+        what = "a browser" if facts.ua_class == "browser" else f"the desktop tool {facts.ua_family}"
+        return None, (
+            f"agent credential used from {what} ({(facts.user_agent or '')[:60]}) at "
+            f"{_where(facts)}"
+        ), (facts.uuid,)
+    if kind == HUMAN and facts.ua_class == "automation" and obs.new_ua_family:
+        return "medium", (
+            f"a person's account driven by the automation client {facts.ua_family} "
+            f"from {_where(facts)}"
+        ), (facts.uuid,)
+    return None
+
+
+def api_new_endpoint(obs: Observation):
+    facts = obs.facts
+    agent = facts.identity.agent
+    if agent is None or not facts.request_uri:
+        return None
+    if agent.api_endpoints and not agent.allows_endpoint(facts.request_uri):
+        path = facts.request_uri.split("?", 1)[0]
+        return None, f"agent {agent.name} called {path}, outside its declared endpoints", (
+            facts.uuid,
+        )
+    return None
+
+
+def api_rate_spike(obs: Observation):
+    facts = obs.facts
+    if facts.identity.kind == HUMAN or not obs.usual_hourly_events:
+        return None
+    limit = max(
+        RATE_SPIKE_FACTOR * obs.usual_hourly_events, 2 * obs.busiest_hour,
+        RATE_SPIKE_MIN_EVENTS,
+    )
+    # Fire once, on the event that crosses the limit.
+    if obs.window_events != int(limit) + 1:
+        return None
+    return None, (
+        f"{obs.window_events} events this hour against a usual "
+        f"{obs.usual_hourly_events:.0f} (busiest hour so far {obs.busiest_hour})"
+    ), (facts.uuid,)
+
+
+def mfa_push_fatigue(obs: Observation):
+    facts = obs.facts
+    if facts.identity.kind != HUMAN:
+        return None
+    if facts.event_type not in PUSH_EVENTS and not (
+        facts.event_type in MFA_EVENTS and facts.failed
+    ):
+        return None
+    prompts = [
+        item for item in obs.recent
+        if item.event_type in PUSH_EVENTS or (item.event_type in MFA_EVENTS and item.failed)
+    ]
+    if len(prompts) + 1 != PUSH_FATIGUE_COUNT:
+        return None
+    return None, (
+        f"{len(prompts) + 1} MFA push prompts or rejections within 10 minutes, the "
+        f"latest from {_where(facts)}"
+    ), tuple(item.uuid for item in prompts) + (facts.uuid,)
+
+
+def password_spray_on_agent(obs: Observation):
+    facts = obs.facts
+    if facts.identity.kind == HUMAN or not facts.failed:
+        return None
+    failures = [item for item in obs.recent if item.failed]
+    if len(failures) + 1 != SPRAY_FAILURES:
+        return None
+    sources = {item.ip for item in failures if item.ip} | {facts.ip}
+    return None, (
+        f"{len(failures) + 1} failed sign-ins on a non-human account within 10 minutes "
+        f"from {len(sources - {None})} addresses"
+    ), tuple(item.uuid for item in failures) + (facts.uuid,)
+
+
+def _country_declared(declared: list[str], country: str) -> bool:
+    return (country_code(country) or country.upper()) in declared
+
+
+CATALOGUE: tuple[Rule, ...] = (
+    Rule("concurrent_networks", "credential sharing", "high",
+         "one credential in use from two networks at once", concurrent_networks),
+    Rule("session_context_change", "session hijack", "high",
+         "a session carried to another network, device or client", session_context_change),
+    Rule("impossible_travel", "impossible travel", "high",
+         "a person in two places too far apart for the time between", impossible_travel),
+    Rule("agent_outside_declared", "unexpected place", "high",
+         "an agent acting from outside its declared networks or countries",
+         agent_outside_declared),
+    Rule("agent_off_schedule", "schedule", "medium",
+         "an agent active outside its declared schedule", agent_off_schedule),
+    Rule("api_new_endpoint", "API usage", "medium",
+         "an agent calling endpoints outside its declared ones", api_new_endpoint),
+    Rule("api_rate_spike", "API usage", "medium",
+         "a non-human identity far busier than its usual hour", api_rate_spike),
+    Rule("client_mismatch", "client mismatch", "high",
+         "a browser or desktop tool on an agent credential, or automation on a person's",
+         client_mismatch),
+    Rule("mfa_push_fatigue", "MFA and token abuse", "high",
+         "a burst of MFA push prompts or rejections", mfa_push_fatigue),
+    Rule("password_spray_on_agent", "MFA and token abuse", "medium",
+         "a burst of failed sign-ins on a non-human account", password_spray_on_agent),
+    Rule("okta_threat_signal", "Okta signals", "high",
+         "Okta's own ThreatInsight, risk or behaviour detections", okta_threat_signal),
+)
+
+RULES_BY_ID = {rule.id: rule for rule in CATALOGUE}
+
+
+def evaluate_rules(
+    observation: Observation, *, disabled: frozenset[str] = frozenset()
+) -> list[Hit]:
+    hits = []
+    for rule in CATALOGUE:
+        if rule.id in disabled:
+            continue
+        hit = rule.evaluate(observation)
+        if hit is not None:
+            hits.append(hit)
+    return hits
