@@ -5,6 +5,12 @@ once here, and nowhere else. Raw anomaly scores are then calibrated against the
 training windows: a window like the bulk of history scores near 0, the most unusual
 hour history ever held scores `MAX_SEEN_RISK`, and only windows beyond anything
 seen climb towards 100.
+
+An IsolationForest cannot split on a feature that never varied in training (no
+new networks ever appeared, say), so a window that breaks such a feature's range
+would look ordinary to it. Each feature's training range is therefore kept, and
+a window beyond it is pushed past the most unusual hour of history by how far it
+overshoots.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from sklearn.ensemble import IsolationForest
 from features.vectors import FEATURE_DESCRIPTIONS, FEATURE_NAMES
 
 MIN_WINDOWS_PER_KIND = 200
+# One feature at twice its usual spread beyond anything seen lands near high risk.
+OVERSHOOT_WEIGHT = 1.5
 TYPICAL_RISK = 0.0
 TAIL_RISK = 20.0
 MAX_SEEN_RISK = 45.0
@@ -54,6 +62,7 @@ class KindForest:
         self.forest_ = IsolationForest(
             n_estimators=self.n_estimators, random_state=self.random_state
         ).fit(X.astype(np.float32))
+        self.upper_ = X.max(axis=0)
         raw = self.anomaly_score(X)
         self.calibration_ = Calibration(
             median=float(np.median(raw)),
@@ -70,8 +79,16 @@ class KindForest:
         """Raw anomaly score, higher is more anomalous."""
         return -self.forest_.score_samples(X.astype(np.float32))
 
+    def overshoot(self, X: np.ndarray) -> np.ndarray:
+        """How far rows go beyond the training range, summed over features (log scale)."""
+        excess = np.maximum(X - self.upper_, 0.0) / self.spread_
+        return np.log1p(excess).sum(axis=1)
+
     def risk(self, X: np.ndarray) -> np.ndarray:
-        return self.calibration_.risk(self.anomaly_score(X))
+        calibration = self.calibration_
+        unit = max(calibration.max_seen - calibration.tail, 1e-3)
+        raw = self.anomaly_score(X) + OVERSHOOT_WEIGHT * unit * self.overshoot(X)
+        return calibration.risk(raw)
 
     def explain(self, x: np.ndarray, *, top: int = 3) -> list[str]:
         """The features furthest from typical, as 'what: actual (typical t)'."""

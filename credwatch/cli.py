@@ -1,0 +1,234 @@
+"""The `credwatch` command line (contracts section 3)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from credwatch.errors import CredwatchError
+from credwatch.settings import Settings, get_settings
+
+app = typer.Typer(
+    help="Catch shared and stolen Okta credentials of AI agents and people.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+out = Console()
+
+PathsArg = Annotated[list[Path], typer.Argument(help="Event files or folders", exists=True)]
+MapOpt = Annotated[Path | None, typer.Option("--map", help="Deployment map (YAML)", exists=True, dir_okay=False)]
+
+
+def _settings() -> Settings:
+    settings = get_settings()
+    settings.ensure_home()
+    return settings
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+        MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True,
+    )
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def train(paths: PathsArg, map_path: MapOpt = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Learn identity baselines and fit the model; register it in MLflow."""
+    from credwatch import pipeline
+
+    settings = _settings()
+    deployment = pipeline.load_map(map_path, settings)
+    with _progress() as progress:
+        task = progress.add_task("reading and learning", total=None)
+        result = pipeline.train(
+            paths, settings=settings, deployment=deployment,
+            on_event=lambda n: progress.advance(task, n),
+        )
+    summary = {
+        "version": result.version, "champion": result.champion, "events": result.events,
+        "identities": result.identities, "windows": result.windows,
+        "quarantined": result.read.quarantined,
+        "quarantine_file": str(result.quarantine_path) if result.quarantine_path else None,
+    }
+    if as_json:
+        out.print_json(json.dumps(summary))
+        return
+    alias = " (champion)" if result.champion else ""
+    out.print(
+        f"trained model version {result.version}{alias} on {result.events:,} events, "
+        f"{result.identities:,} identities, {result.windows:,} windows"
+    )
+    _report_quarantine(result.read.quarantined, result.quarantine_path)
+
+
+@app.command()
+def score(
+    paths: PathsArg,
+    out_path: Annotated[Path, typer.Option("--out", help="Detections file (JSON Lines)")],
+    map_path: MapOpt = None,
+    respond: Annotated[bool, typer.Option(help="Open incidents and record actions")] = True,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Score events with the champion model and write detections."""
+    from credwatch import pipeline
+
+    settings = _settings()
+    deployment = pipeline.load_map(map_path, settings)
+    with _progress() as progress:
+        task = progress.add_task("reading and scoring", total=None)
+        result = pipeline.score(
+            paths, settings=settings, deployment=deployment, out=out_path,
+            on_event=lambda n: progress.advance(task, n),
+        )
+    incidents = (
+        pipeline.respond_all(result.detections, settings=settings, deployment=deployment)
+        if respond else {}
+    )
+    by_tier: dict[str, int] = {}
+    for detection in result.detections:
+        by_tier[detection.tier] = by_tier.get(detection.tier, 0) + 1
+    summary = {
+        "events": result.report.events, "detections": len(result.detections),
+        "by_tier": by_tier, "incidents": len(set(incidents.values())),
+        "quarantined": result.read.quarantined, "out": str(out_path),
+        "model_version": result.model_version,
+    }
+    if as_json:
+        out.print_json(json.dumps(summary))
+        return
+    tiers = ", ".join(f"{count} {tier}" for tier, count in sorted(by_tier.items())) or "none"
+    out.print(
+        f"scored {result.report.events:,} events with model version "
+        f"{result.model_version}: {len(result.detections)} detections ({tiers}), "
+        f"{summary['incidents']} incidents; written to {out_path}"
+    )
+    _report_quarantine(result.read.quarantined, result.quarantine_path)
+
+
+@app.command()
+def simulate(
+    people: Annotated[int, typer.Option(min=1)] = 40,
+    agents: Annotated[int, typer.Option(min=1)] = 12,
+    days: Annotated[int, typer.Option(min=2)] = 7,
+    seed: int = 7,
+    out_dir: Annotated[Path, typer.Option("--out")] = Path("simulated"),
+) -> None:
+    """Write simulated Okta traffic with labelled compromises and a deployment map."""
+    from simulator import simulate as run_simulation
+
+    with console.status("simulating traffic"):
+        summary = run_simulation(people=people, agents=agents, days=days, seed=seed, out=out_dir)
+    out.print(f"wrote {summary.describe()} to {out_dir}")
+
+
+@app.command()
+def serve(
+    map_path: MapOpt = None,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+) -> None:
+    """Run the scoring API."""
+    import os
+
+    import uvicorn
+
+    if map_path is not None:
+        os.environ["CREDWATCH_MAP"] = str(map_path)
+        get_settings.cache_clear()
+    uvicorn.run("serving.app:create_app", factory=True, host=host, port=port)
+
+
+@app.command()
+def incidents(
+    open_only: Annotated[bool, typer.Option("--open", help="Only open incidents")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List incidents."""
+    from response.flows import incidents_as_dicts
+    from credwatch.render import incidents_table
+
+    rows = incidents_as_dicts(settings=_settings(), open_only=open_only)
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    out.print(incidents_table(rows))
+
+
+@app.command()
+def verdict(
+    incident: int,
+    value: Annotated[str, typer.Argument(metavar="true-positive|false-positive|expected")],
+) -> None:
+    """Record an analyst's verdict on an incident and resolve it."""
+    from response.flows import give_verdict
+
+    result = give_verdict(settings=_settings(), incident_id=incident, verdict=value)
+    out.print(f"incident {result['id']} resolved as {result['verdict']}")
+
+
+@app.command()
+def release(identity: str) -> None:
+    """Undo the actions taken on an identity (recorded in the audit trail)."""
+    from response.flows import release as release_identity
+
+    actions = release_identity(settings=_settings(), identity_id=identity)
+    out.print(f"recorded {len(actions)} reversal actions for {identity}")
+
+
+@app.command()
+def models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List registered model versions, their aliases and metrics."""
+    from training.registry import list_versions
+
+    versions = list_versions(_settings())
+    if as_json:
+        sys.stdout.write(json.dumps(versions, indent=2, default=str) + "\n")
+        return
+    for item in versions:
+        aliases = ", ".join(item.get("aliases") or []) or "-"
+        out.print(f"version {item['version']}  aliases: {aliases}  run: {item['run_id']}")
+
+
+@app.command()
+def demo(
+    people: int = 60,
+    agents: int = 16,
+    days: int = 7,
+    seed: int = 7,
+) -> None:
+    """The whole loop on simulated traffic: simulate, train, score, respond."""
+    from credwatch.demo import run_demo
+
+    run_demo(settings=_settings(), people=people, agents=agents, days=days, seed=seed,
+             console=out, progress=_progress)
+
+
+def _report_quarantine(count: int, path: Path | None) -> None:
+    if count:
+        console.print(f"[yellow]{count} records were not Okta events; quarantined in {path}[/yellow]")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except CredwatchError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        sys.exit(1)
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        sys.exit(2)

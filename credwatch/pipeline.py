@@ -1,0 +1,170 @@
+"""The loop's steps joined up: read events, train, score, respond.
+
+The CLI and the demo call these; each stage's own package does the work.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+
+from credwatch.settings import Settings
+from events.readers import ReadReport, read_events
+from events.quarantine import QuarantineWriter, quarantine_path_for
+from events.schemas import LogEvent
+from features.deployment import DeploymentMap, load_deployment_map
+from features.identity import IdentityResolver
+from models.detector import Detector, ScoreReport
+from models.schemas import Detection, tier_rank
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class TrainResult:
+    version: str
+    champion: bool
+    events: int
+    identities: int
+    windows: int
+    read: ReadReport
+    quarantine_path: Path | None
+
+
+@dataclass
+class ScoreResult:
+    detections: list[Detection]
+    read: ReadReport
+    report: ScoreReport
+    quarantine_path: Path | None
+    model_version: str
+    incidents: dict[str, int] = field(default_factory=dict)
+
+
+def load_map(path: Path | None, settings: Settings) -> DeploymentMap | None:
+    """The deployment map from --map, else the CREDWATCH_MAP setting, else none."""
+    chosen = path or settings.map
+    return load_deployment_map(chosen) if chosen else None
+
+
+def read_all(
+    paths: Sequence[Path],
+    *,
+    quarantine: QuarantineWriter,
+    on_event: Progress | None = None,
+) -> tuple[list[LogEvent], ReadReport]:
+    report = ReadReport()
+    events = []
+    for event in read_events(paths, quarantine=quarantine, report=report):
+        events.append(event)
+        if on_event is not None:
+            on_event(1)
+    return events, report
+
+
+def train(
+    paths: Sequence[Path],
+    *,
+    settings: Settings,
+    deployment: DeploymentMap | None,
+    on_event: Progress | None = None,
+) -> TrainResult:
+    from training.fit import fit_detector
+    from training.registry import register_detector
+
+    with QuarantineWriter(quarantine_path_for(None, settings)) as quarantine:
+        events, read = read_all(paths, quarantine=quarantine, on_event=on_event)
+    if not events:
+        raise ValueError(
+            f"no Okta events in {', '.join(map(str, paths))}; nothing to train on"
+        )
+
+    detector, frame, fit = fit_detector(events, resolver=IdentityResolver(deployment))
+    registered = register_detector(
+        detector,
+        settings=settings,
+        params={
+            "n_estimators": detector.model.n_estimators,
+            "features": len(detector.feature_names),
+            "deployment_agents": len(deployment.agents) if deployment else 0,
+        },
+        metrics={
+            "events": fit.events,
+            "identities": fit.identities,
+            "windows": fit.windows,
+            "quarantined": read.quarantined,
+            **{f"windows_{kind}": count for kind, count in fit.windows_by_kind.items()},
+        },
+        dataset=frame,
+        run_name=f"train-{datetime.now(UTC):%Y%m%dT%H%M%SZ}",
+        tags={"source": ", ".join(map(str, paths))[:500]},
+    )
+    return TrainResult(
+        version=registered.version,
+        champion=registered.alias_set,
+        events=fit.events,
+        identities=fit.identities,
+        windows=fit.windows,
+        read=read,
+        quarantine_path=quarantine.path if quarantine.count else None,
+    )
+
+
+def load_detector(settings: Settings) -> Detector:
+    from training.registry import load_champion
+
+    detector, _version = load_champion(settings)
+    return detector
+
+
+def score(
+    paths: Sequence[Path],
+    *,
+    settings: Settings,
+    deployment: DeploymentMap | None,
+    out: Path | None,
+    detector: Detector | None = None,
+    on_event: Progress | None = None,
+) -> ScoreResult:
+    detector = detector or load_detector(settings)
+    with QuarantineWriter(quarantine_path_for(out, settings)) as quarantine:
+        events, read = read_all(paths, quarantine=quarantine, on_event=on_event)
+
+    scorer = detector.scorer(IdentityResolver(deployment))
+    detections = scorer.score_batch(events)
+    if out is not None:
+        write_detections(detections, out)
+    return ScoreResult(
+        detections=detections,
+        read=read,
+        report=scorer.report,
+        quarantine_path=quarantine.path if quarantine.count else None,
+        model_version=detector.model_version or "",
+    )
+
+
+def write_detections(detections: Iterable[Detection], out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("wb") as handle:
+        for detection in detections:
+            handle.write(orjson.dumps(detection.to_json_dict()) + b"\n")
+
+
+def respond_all(
+    detections: Iterable[Detection],
+    *,
+    settings: Settings,
+    deployment: DeploymentMap | None,
+) -> dict[str, int]:
+    """Open or update incidents and record actions; returns incident id per identity."""
+    from response.flows import respond_to_detections
+
+    ordered = sorted(detections, key=lambda d: (d.detected_at, -tier_rank(d.tier)))
+    return respond_to_detections(ordered, settings=settings, deployment=deployment)
