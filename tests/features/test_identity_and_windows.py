@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 import numpy as np
-from conftest import build_event
+from builders import build_event
 
 from features.deployment import parse_deployment_map
 from features.identity import AI_AGENT, HUMAN, SERVICE, IdentityResolver

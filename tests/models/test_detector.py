@@ -3,7 +3,7 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import START, build_event
+from builders import START, build_event
 
 from features.deployment import parse_deployment_map
 from features.identity import IdentityResolver

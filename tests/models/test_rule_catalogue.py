@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import build_event
+from builders import build_event
 
 from features.deployment import parse_deployment_map
 from features.identity import IdentityResolver

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import orjson
 import pytest
-from conftest import build_event
+from builders import build_event
 from fastapi.testclient import TestClient
 
 from credwatch import pipeline
