@@ -65,7 +65,9 @@ def jsonl(*records: Any) -> bytes:
     return b"".join(orjson.dumps(record) + b"\n" for record in records)
 
 
-def read_file(path: Path, quarantine: QuarantineWriter | None = None):
+def read_file(
+    path: Path, quarantine: QuarantineWriter | None = None
+) -> tuple[list[LogEvent], ReadReport]:
     report = ReadReport()
     events = list(read_events([path], quarantine=quarantine, report=report))
     return events, report

@@ -1,0 +1,437 @@
+"""Read Okta System Log events from files, folders and in-memory payloads.
+
+The content decides the format, never the file name:
+
+* gzip is recognised by its magic bytes and decompressed first;
+* then JSON Lines (one value per line), a JSON array, or a single JSON object that
+  may be pretty-printed over many lines;
+* an Okta Event Hook envelope `{"eventType": "com.okta.event_hook", "data":
+  {"events": [...]}}` stands for the events it carries, wherever it appears.
+
+A record that is not an event does not stop the run: it is counted in the
+`ReadReport`, logged, and appended to the quarantine file, and reading goes on.
+Empty lines are skipped without a trace.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import itertools
+import logging
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import orjson
+from pydantic import ValidationError
+
+from credwatch.errors import InvalidEvent
+from events.normalise import (
+    VENDOR_PREFIX,
+    is_placeholder_uuid,
+    normalise_keys,
+    repair_type_drift,
+    stable_uuid,
+)
+from events.quarantine import QuarantineEntry, QuarantineWriter
+from events.schemas import LogEvent
+
+logger = logging.getLogger(__name__)
+
+SKIPPED_SUFFIXES = (".md", ".csv", ".yaml", ".yml")
+EVENT_HOOK_TYPE = "com.okta.event_hook"
+
+# The report keeps this many entries in memory; the quarantine file keeps them all
+# and the counts stay exact.
+MAX_REPORTED_ENTRIES = 10_000
+
+_OKTA_TOP_LEVEL = frozenset(LogEvent.model_fields)
+_GZIP_MAGIC = b"\x1f\x8b"
+_BOM = b"\xef\xbb\xbf"
+# Other compressed formats get one clear reason instead of a quarantined line for
+# every chunk of binary noise.
+_UNREAD_ARCHIVES = {
+    b"PK\x03\x04": "a zip archive",
+    b"BZh": "bzip2-compressed",
+    b"\x28\xb5\x2f\xfd": "zstd-compressed",
+    b"\xfd7zXZ\x00": "xz-compressed",
+}
+_STREAM_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
+_LISTED_KEYS = 8
+
+
+def parse_event(obj: Any) -> LogEvent:
+    """Read one decoded JSON value as an Okta `LogEvent`, or raise `InvalidEvent`.
+
+    What is an event: a JSON object whose `eventType` (after restoring lower-cased
+    key names) is a non-empty string. One exception: a record with none of
+    `actor`, `published` and `uuid` that carries top-level keys Okta never writes
+    (vendor enrichment `p_*` keys aside) is a flattened SIEM or query row, not an
+    event. So Panther's bare `{"eventType": "logout", "p_log_type": ...}` is an
+    event, while `{"eventType": ..., "actorId": ..., "sourceIP": ...}` is not.
+
+    An event without a usable `uuid` gets one derived from its content
+    (`stable_uuid`). Numbers where Okta writes text and empty strings where it writes
+    an object are repaired (`repair_type_drift`); any other wrong type raises
+    `InvalidEvent` naming the field.
+    """
+    if type(obj) is not dict:
+        raise InvalidEvent(f"not a JSON object but {_json_type(obj)}")
+    event: dict[str, Any] = normalise_keys(obj)
+
+    event_type = event.get("eventType")
+    if event_type is None:
+        raise InvalidEvent(f"no eventType (keys: {_list_keys(event)})")
+    if not isinstance(event_type, str):
+        raise InvalidEvent(f"eventType must be a string, got {_json_type(event_type)}")
+    if not event_type.strip():
+        raise InvalidEvent("eventType is empty")
+    if event_type == EVENT_HOOK_TYPE:
+        raise InvalidEvent("an Event Hook envelope, not an event: read its data.events")
+    if "actor" not in event and "published" not in event and "uuid" not in event:
+        foreign = [
+            k
+            for k in event
+            if k not in _OKTA_TOP_LEVEL and not k.startswith(VENDOR_PREFIX)
+        ]
+        if foreign:
+            raise InvalidEvent(
+                "a flattened SIEM/query row, not an Okta event: no actor, published or "
+                f"uuid, and keys Okta never writes ({_list_keys(foreign)})"
+            )
+
+    event_id = event.get("uuid")
+    if event_id is not None and not isinstance(event_id, str):
+        raise InvalidEvent(f"field uuid: must be a string, got {_json_type(event_id)}")
+    if is_placeholder_uuid(event_id):
+        event = {**event, "uuid": stable_uuid(event)}
+
+    try:
+        return LogEvent.model_validate(event)
+    except ValidationError as exc:
+        repaired = repair_type_drift(event, exc.errors())
+        if repaired is None:
+            raise InvalidEvent(_describe(exc)) from None
+    try:
+        return LogEvent.model_validate(repaired)
+    except ValidationError as exc:
+        raise InvalidEvent(_describe(exc)) from None
+
+
+@dataclass(slots=True)
+class FileCounts:
+    """Events read and records quarantined from one file or payload."""
+
+    events: int = 0
+    quarantined: int = 0
+
+
+@dataclass(slots=True)
+class ReadReport:
+    """What a read saw. Filled in while the events are consumed."""
+
+    files_read: int = 0
+    files_skipped: int = 0
+    events: int = 0
+    quarantined: int = 0
+    per_file: dict[str, FileCounts] = field(default_factory=dict)
+    entries: list[QuarantineEntry] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"{self.events} events from {self.files_read} files, "
+            f"{self.quarantined} records quarantined, "
+            f"{self.files_skipped} files skipped"
+        )
+
+
+def list_input_files(
+    paths: Iterable[str | Path] | str | Path, *, report: ReadReport | None = None
+) -> list[Path]:
+    """The files a list of input paths stands for, in a deterministic order.
+
+    Files are taken as given; folders are walked recursively in sorted order,
+    leaving out names ending in .md, .csv, .yaml or .yml. A path that does not exist
+    raises `FileNotFoundError`.
+    """
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    files: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            for candidate in sorted(p for p in path.rglob("*") if p.is_file()):
+                if candidate.name.lower().endswith(SKIPPED_SUFFIXES):
+                    if report is not None:
+                        report.files_skipped += 1
+                    continue
+                files.append(candidate)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"input path {path} does not exist")
+    return files
+
+
+def read_events(
+    paths: Iterable[str | Path] | str | Path,
+    *,
+    quarantine: QuarantineWriter | None,
+    report: ReadReport | None = None,
+) -> Iterator[LogEvent]:
+    """Yield the events in files and folders; quarantine every other record.
+
+    The paths are resolved before the first event is read, so a missing path fails
+    at once. `report`, when given, is filled in as the events are consumed.
+    """
+    report = report if report is not None else ReadReport()
+    files = list_input_files(paths, report=report)
+    return _read_files(files, quarantine=quarantine, report=report)
+
+
+def read_event_objects(
+    data: bytes,
+    source: str,
+    *,
+    quarantine: QuarantineWriter | None = None,
+    report: ReadReport | None = None,
+) -> Iterator[LogEvent]:
+    """Yield the events in an in-memory payload (an Event Hook body, an API page).
+
+    The payload is read exactly as a file would be; `source` names it in reports.
+    """
+    reader = _SourceReader(source, report or ReadReport(), quarantine)
+    return reader.read(io.BytesIO(data))
+
+
+def _read_files(
+    files: list[Path], *, quarantine: QuarantineWriter | None, report: ReadReport
+) -> Iterator[LogEvent]:
+    for path in files:
+        reader = _SourceReader(str(path), report, quarantine)
+        with path.open("rb") as stream:
+            yield from reader.read(stream)
+
+
+class _SourceReader:
+    """Reads one file or payload and books its events and rejects."""
+
+    def __init__(
+        self, source: str, report: ReadReport, quarantine: QuarantineWriter | None
+    ) -> None:
+        self.source = source
+        self.report = report
+        self.quarantine = quarantine
+        self.counts = report.per_file.setdefault(source, FileCounts())
+        self.last_line = 0
+
+    def read(self, stream: BinaryIO) -> Iterator[LogEvent]:
+        self.report.files_read += 1
+        try:
+            yield from self._read_content(stream)
+        except _STREAM_ERRORS as exc:
+            self.reject(
+                self.last_line + 1,
+                "compressed data is corrupt or truncated after line "
+                f"{self.last_line}: {exc}",
+                b"",
+            )
+        if self.counts.quarantined:
+            logger.warning(
+                "%s: %d events read, %d records quarantined",
+                self.source,
+                self.counts.events,
+                self.counts.quarantined,
+            )
+        else:
+            logger.debug("%s: %d events read", self.source, self.counts.events)
+
+    def _read_content(self, stream: BinaryIO) -> Iterator[LogEvent]:
+        magic = stream.read(6)
+        stream.seek(0)
+        if magic.startswith(_GZIP_MAGIC):
+            # Read line by line as decompressed: a truncated file then still
+            # gives every event before the damage.
+            stream = gzip.GzipFile(fileobj=stream, mode="rb")
+        else:
+            for prefix, name in _UNREAD_ARCHIVES.items():
+                if magic.startswith(prefix):
+                    self.reject(1, f"{name}, not JSON (only gzip is decompressed)", b"")
+                    return
+
+        # The first non-blank line tells the formats apart.
+        first = stream.readline().removeprefix(_BOM)
+        line_no = 1
+        while first and first.isspace():
+            first = stream.readline()
+            line_no += 1
+        if not first:
+            return
+        lead = first.lstrip()[:1]
+
+        if lead == b"{":
+            try:
+                value = orjson.loads(first)
+            except orjson.JSONDecodeError:
+                pass
+            else:
+                yield from self._first_line(value, line_no, first)
+                yield from self._json_lines(stream, line_no + 1)
+                return
+        if lead in (b"{", b"["):
+            # A value spread over several lines: a pretty-printed object or array.
+            content = first + stream.read()
+            try:
+                value = orjson.loads(content)
+            except orjson.JSONDecodeError as exc:
+                if first.strip() in (b"{", b"["):
+                    # A lone bracket opens a pretty-printed document: report it
+                    # once rather than each of its lines.
+                    reason = _not_json_reason(content, exc)
+                    self.reject(1, f"multi-line JSON document: {reason}", content)
+                else:
+                    yield from self._json_lines(io.BytesIO(content), line_no)
+                return
+            if type(value) is list:
+                yield from self._array(value)
+            else:
+                yield from self._value(value, line=1, raw=content, where="")
+            return
+        yield from self._json_lines(itertools.chain([first], stream), line_no)
+
+    def _first_line(self, value: Any, line_no: int, raw: bytes) -> Iterator[LogEvent]:
+        self.last_line = line_no
+        yield from self._value(value, line=line_no, raw=raw.rstrip(b"\r\n"), where="")
+
+    def _json_lines(self, lines: Iterable[bytes], start: int) -> Iterator[LogEvent]:
+        for line_no, line in enumerate(lines, start):
+            self.last_line = line_no
+            if line.isspace():
+                continue
+            try:
+                value = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                self.reject(line_no, _not_json_reason(line, exc), line.rstrip(b"\r\n"))
+                continue
+            # The common case, one event on a line, stays free of generators.
+            if type(value) is dict and value.get("eventType") != EVENT_HOOK_TYPE:
+                event = self._parse(value, line_no, line, "")
+                if event is not None:
+                    yield event
+            else:
+                yield from self._value(
+                    value, line=line_no, raw=line.rstrip(b"\r\n"), where=""
+                )
+
+    def _array(self, items: list[Any]) -> Iterator[LogEvent]:
+        for index, item in enumerate(items):
+            yield from self._value(
+                item, line=index, raw=None, where=f"array element [{index}] (0-based): "
+            )
+
+    def _value(
+        self, value: Any, *, line: int, raw: bytes | None, where: str
+    ) -> Iterator[LogEvent]:
+        """Events from a value that is an event, an envelope or (on a line) an array."""
+        if type(value) is list and not where:
+            for index, item in enumerate(value):
+                yield from self._value(
+                    item,
+                    line=line,
+                    raw=None,
+                    where=f"array element [{index}] on the line: ",
+                )
+            return
+        if type(value) is dict and value.get("eventType") == EVENT_HOOK_TYPE:
+            data = value.get("data")
+            events = data.get("events") if isinstance(data, dict) else None
+            if not isinstance(events, list):
+                self.reject(
+                    line, f"{where}Event Hook envelope without a data.events list", raw
+                )
+                return
+            for index, item in enumerate(events):
+                event = self._parse(
+                    item, line, None, f"{where}Event Hook data.events[{index}]: "
+                )
+                if event is not None:
+                    yield event
+            return
+        event = self._parse(value, line, raw, where)
+        if event is not None:
+            yield event
+
+    def _parse(
+        self, value: Any, line: int, raw: bytes | None, where: str
+    ) -> LogEvent | None:
+        try:
+            event = parse_event(value)
+        except InvalidEvent as exc:
+            self.reject(line, f"{where}{exc}", raw if raw is not None else _dump(value))
+            return None
+        self.counts.events += 1
+        self.report.events += 1
+        return event
+
+    def reject(self, line: int, reason: str, raw: bytes | None) -> None:
+        entry = QuarantineEntry(source=self.source, line=line, reason=reason)
+        self.counts.quarantined += 1
+        self.report.quarantined += 1
+        if len(self.report.entries) < MAX_REPORTED_ENTRIES:
+            self.report.entries.append(entry)
+        if self.quarantine is not None:
+            self.quarantine.write(entry, record=raw.rstrip(b"\r\n") if raw else b"")
+        logger.debug("quarantined %s line %d: %s", self.source, line, reason)
+
+
+def _not_json_reason(raw: bytes, exc: orjson.JSONDecodeError) -> str:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return f"not UTF-8 text (byte 0x{raw[err.start]:02x} at offset {err.start})"
+    return f"not JSON: {exc}"
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:3]:
+        where = ".".join(str(step) for step in error["loc"]) or "event"
+        parts.append(
+            f"field {where}: {error['msg']} (got {_json_type(error['input'])})"
+        )
+    if exc.error_count() > 3:
+        parts.append(f"and {exc.error_count() - 3} more")
+    return "; ".join(parts)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _list_keys(keys: Iterable[str]) -> str:
+    names = sorted(keys)
+    shown = ", ".join(names[:_LISTED_KEYS])
+    if len(names) > _LISTED_KEYS:
+        shown += f", ... ({len(names)} keys)"
+    return shown or "none"
+
+
+def _dump(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return repr(value).encode("utf-8", "backslashreplace")
