@@ -41,7 +41,9 @@ from events.schemas import LogEvent
 
 logger = logging.getLogger(__name__)
 
-SKIPPED_SUFFIXES = (".md", ".csv", ".yaml", ".yml")
+# Quarantine files are credwatch's own output; read back as input they would be
+# quarantined again on every run.
+SKIPPED_SUFFIXES = (".md", ".csv", ".yaml", ".yml", ".quarantine.jsonl")
 EVENT_HOOK_TYPE = "com.okta.event_hook"
 
 # The report keeps this many entries in memory; the quarantine file keeps them all

@@ -20,7 +20,10 @@ _FRACTION = re.compile(r"\.(\d+)")
 
 
 class _Part(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    # Exports write some text fields as numbers (a postal code of 10013).
+    model_config = ConfigDict(
+        extra="allow", populate_by_name=True, coerce_numbers_to_str=True
+    )
 
 
 class Geolocation(_Part):
@@ -96,6 +99,11 @@ class Transaction(_Part):
 
 class DebugContext(_Part):
     debugData: dict[str, Any] | None = None
+
+    @field_validator("debugData", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
 
 
 class SecurityContext(_Part):
