@@ -241,7 +241,7 @@ class _SourceReader:
                 b"",
             )
         if self.counts.quarantined:
-            logger.warning(
+            logger.info(
                 "%s: %d events read, %d records quarantined",
                 self.source,
                 self.counts.events,
