@@ -128,11 +128,12 @@ def simulate(
     out_dir: Annotated[Path, typer.Option("--out")] = Path("simulated"),
 ) -> None:
     """Write simulated Okta traffic with labelled compromises and a deployment map."""
+    from credwatch.demo import describe_world
     from simulator import simulate as run_simulation
 
     with console.status("simulating traffic"):
         summary = run_simulation(people=people, agents=agents, days=days, seed=seed, out=out_dir)
-    out.print(f"wrote {summary.describe()} to {out_dir}")
+    out.print(f"wrote {describe_world(summary)} to {out_dir}")
 
 
 @app.command()
@@ -140,16 +141,63 @@ def serve(
     map_path: MapOpt = None,
     host: str = "127.0.0.1",
     port: int = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
 ) -> None:
-    """Run the scoring API."""
+    """Run the scoring API (see docs/deploy.md)."""
     import os
 
-    import uvicorn
+    from serving.server import run
 
     if map_path is not None:
         os.environ["CREDWATCH_MAP"] = str(map_path)
         get_settings.cache_clear()
-    uvicorn.run("serving.app:create_app", factory=True, host=host, port=port)
+    run(host=host, port=port, workers=workers)
+
+
+keys_app = typer.Typer(help="API keys of the scoring service.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    name: str,
+    scope: Annotated[str, typer.Option(help="score, read or admin")] = "score",
+    rate: Annotated[int | None, typer.Option(help="Requests per minute (default: CREDWATCH_API_RATE_PER_MINUTE)")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Create an API key; it is shown once and stored only as a hash."""
+    from credwatch.keys import create_key
+
+    key, info = create_key(_settings(), name, scope=scope, rate_per_minute=rate)
+    if as_json:
+        sys.stdout.write(json.dumps({**info, "key": key}) + "\n")
+        return
+    out.print(f"API key {name} (scope {scope}):")
+    out.print(key, highlight=False, soft_wrap=True)
+    console.print("[yellow]Store it now: credwatch keeps only its hash.[/yellow]")
+
+
+@keys_app.command("list")
+def keys_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List API keys (never the keys themselves)."""
+    from credwatch.keys import list_keys
+
+    rows = list_keys(_settings())
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    for row in rows:
+        state = f"revoked {row['revoked_at']}" if row["revoked_at"] else "active"
+        out.print(f"{row['name']}  {row['scope']}  {row['key_starts']}...  {state}", highlight=False)
+
+
+@keys_app.command("revoke")
+def keys_revoke(name: str) -> None:
+    """Revoke an API key; running services refuse it within seconds."""
+    from credwatch.keys import revoke_key
+
+    row = revoke_key(_settings(), name)
+    out.print(f"API key {name} revoked at {row['revoked_at']}")
 
 
 @app.command()

@@ -22,7 +22,7 @@ from sqlalchemy.types import TypeDecorator
 logger = logging.getLogger(__name__)
 
 # Modules that declare tables on `Base`; each stage adds its own here.
-TABLE_MODULES: tuple[str, ...] = ("response.records",)
+TABLE_MODULES: tuple[str, ...] = ("response.records", "credwatch.keys", "serving.records")
 
 # Stable constraint names, so a later migration tool can address them by name on
 # every backend instead of relying on each database's generated names.

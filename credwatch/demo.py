@@ -37,7 +37,7 @@ def run_demo(
 
     with console.status("simulating Okta traffic for people and AI agents"):
         summary = simulate(people=people, agents=agents, days=days, seed=seed, out=world)
-    console.print(f"[bold]1. simulated[/bold] {summary.describe()}")
+    console.print(f"[bold]1. simulated[/bold] {describe_world(summary)}")
     deployment = load_deployment_map(world / "deployment.yaml")
 
     with progress() as bar:
@@ -90,6 +90,15 @@ def run_demo(
         f"done in {time.perf_counter() - started:.1f} s. Next: `credwatch serve`, "
         f"`credwatch incidents`, or score your own export with "
         f"`credwatch score FILE --out detections.jsonl`."
+    )
+
+
+def describe_world(summary) -> str:
+    return (
+        f"{summary.people} people and {summary.agents} AI agents: "
+        f"{summary.history_events:,} history events, {summary.test_events:,} test "
+        f"events with {summary.labels} injected compromises and "
+        f"{summary.lookalikes} benign look-alikes"
     )
 
 

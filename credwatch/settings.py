@@ -50,6 +50,16 @@ class Settings(BaseSettings):
     jira_token: SecretStr | None = None
     notion_token: SecretStr | None = None
 
+    # The scoring service (serving/, docs/deploy.md).
+    public_url: str | None = None
+    api_max_body_bytes: int = Field(default=1_000_000, ge=1_000)
+    api_max_events: int = Field(default=1_000, ge=1)
+    api_rate_per_minute: int = Field(default=600, ge=1)
+    api_key_cache_seconds: float = Field(default=5.0, ge=0)
+    hook_max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1_000)
+    idempotency_ttl_hours: float = Field(default=48.0, gt=0)
+    model_check_seconds: float = Field(default=60.0, ge=0)
+
     @field_validator("home", "map")
     @classmethod
     def _absolute(cls, path: Path | None) -> Path | None:

@@ -244,10 +244,15 @@ class LogEvent(_Part):
         return str(token) if token else None
 
     @property
-    def device_fingerprint(self) -> str | None:
+    def device_id(self) -> str | None:
+        """The device: Okta's device token hash (`dtHash`), else the classic
+        engine's `deviceFingerprint`, prefixed so that the two never compare equal."""
         data = self.debug_data
-        value = data.get("deviceFingerprint") or data.get("dtHash")
-        return str(value) if value else None
+        token_hash = data.get("dtHash")
+        if token_hash:
+            return f"dt:{token_hash}"
+        fingerprint = data.get("deviceFingerprint")
+        return f"fp:{fingerprint}" if fingerprint else None
 
     @property
     def request_uri(self) -> str | None:

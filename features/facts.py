@@ -100,7 +100,7 @@ def extract_facts(
         city=event.city,
         coordinates=event.coordinates,
         session=event.session_id,
-        device=event.device_fingerprint,
+        device=event.device_id,
         user_agent=user_agent,
         ua_family=user_agent_family(user_agent),
         ua_class=user_agent_class(user_agent),

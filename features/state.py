@@ -37,10 +37,26 @@ class SessionTrace:
     """Where a session was first seen, to notice it moving."""
 
     network: str | None
-    device: str | None
+    devices: dict[str, str]
     ua_family: str | None
     expected_network: bool
     moved: bool = False
+
+    def other_device(self, device: str | None) -> str | None:
+        """The session's earlier device of the same kind, when `device` differs from it.
+
+        Okta writes the device token hash on some events of a session and the
+        classic fingerprint on others; only two values of one kind can disagree.
+        """
+        if device is None:
+            return None
+        kind = device.split(":", 1)[0]
+        before = self.devices.get(kind)
+        return before if before is not None and before != device else None
+
+    def remember(self, device: str | None) -> None:
+        if device is not None:
+            self.devices.setdefault(device.split(":", 1)[0], device)
 
 
 @dataclass(slots=True)
@@ -88,6 +104,7 @@ class Window:
         self.threats = 0
         self.outside_network = 0
         self.rare_hour = 0
+        self.off_schedule = 0
         self.new_ip = 0
         self.max_behaviors = 0
         self.max_risk = 0
@@ -228,18 +245,21 @@ class IdentityState:
             return None
         before = self.sessions.get(facts.session)
         if before is None:
-            self.sessions[facts.session] = SessionTrace(
-                facts.network, facts.device, facts.session_client,
-                facts.expected_network,
+            trace = SessionTrace(
+                facts.network, {}, facts.session_client, facts.expected_network
             )
+            trace.remember(facts.device)
+            self.sessions[facts.session] = trace
             if len(self.sessions) > SESSIONS_REMEMBERED:
                 self.sessions.popitem(last=False)
             return None
         self.sessions.move_to_end(facts.session)
-        return SessionTrace(
-            before.network, before.device, before.ua_family, before.expected_network,
-            before.moved,
+        snapshot = SessionTrace(
+            before.network, dict(before.devices), before.ua_family,
+            before.expected_network, before.moved,
         )
+        before.remember(facts.device)
+        return snapshot
 
     def _travel(self, facts: EventFacts) -> tuple[Located | None, float, float]:
         if facts.coordinates is None:
@@ -286,7 +306,9 @@ class IdentityState:
         window.failures += facts.failed
         window.threats += facts.threat_suspected
         window.new_ip += new_ip
-        window.rare_hour += rare_hour or _off_schedule(facts)
+        off_schedule = _off_schedule(facts)
+        window.off_schedule += off_schedule
+        window.rare_hour += rare_hour or off_schedule
         window.max_behaviors = max(window.max_behaviors, len(facts.positive_behaviors))
         window.max_risk = max(window.max_risk, facts.risk_level)
         window.max_speed = max(window.max_speed, speed)
@@ -370,7 +392,7 @@ def _off_schedule(facts: EventFacts) -> bool:
 
 
 def _session_moved(trace: SessionTrace, facts: EventFacts) -> bool:
-    if trace.device and facts.device and trace.device != facts.device:
+    if trace.other_device(facts.device):
         return True
     client = facts.session_client
     if trace.ua_family and client and trace.ua_family != client:

@@ -29,6 +29,9 @@ from models.rules import Hit, evaluate_rules
 from models.schemas import Detection, Tier, tier_rank
 
 MODEL_REASON_FLOOR = 25.0
+# An identity without enough history is unusual in every way at first; the model's
+# word on it counts for less until its baseline matures.
+IMMATURE_MODEL_FACTOR = 0.5
 MAX_EVIDENCE_IDS = 200
 
 
@@ -172,6 +175,8 @@ class Scorer:
         facts = observation.facts
         window = observation.window
         key = (facts.identity.id, window.start)
+        if not observation.baseline_mature:
+            model_risk *= IMMATURE_MODEL_FACTOR
         verdict = self.verdicts.get(key)
         if verdict is None:
             verdict = self.verdicts[key] = _WindowVerdict(

@@ -23,8 +23,9 @@ from sklearn.ensemble import IsolationForest
 from features.vectors import FEATURE_DESCRIPTIONS, FEATURE_NAMES
 
 MIN_WINDOWS_PER_KIND = 200
-# One feature at twice its usual spread beyond anything seen lands near high risk.
-OVERSHOOT_WEIGHT = 1.5
+# A window beyond the training range in one feature, by twice that feature's usual
+# spread, lands in the medium tier; only a window beyond it in several reaches high.
+OVERSHOOT_WEIGHT = 0.75
 TYPICAL_RISK = 0.0
 TAIL_RISK = 20.0
 MAX_SEEN_RISK = 45.0

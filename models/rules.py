@@ -21,6 +21,7 @@ IMPOSSIBLE_SPEED_KMH = 900.0
 IMPOSSIBLE_MIN_KM = 500.0
 PUSH_FATIGUE_COUNT = 4
 SPRAY_FAILURES = 5
+OFF_SCHEDULE_SUSTAINED = 5
 RATE_SPIKE_FACTOR = 5.0
 RATE_SPIKE_MIN_EVENTS = 30
 
@@ -91,7 +92,7 @@ def session_context_change(obs: Observation):
         return None
 
     changes = []
-    if before.device and facts.device and before.device != facts.device:
+    if before.other_device(facts.device):
         changes.append("device")
     client = facts.session_client
     if before.ua_family and client and before.ua_family != client:
@@ -118,14 +119,20 @@ def session_context_change(obs: Observation):
 def okta_threat_signal(obs: Observation):
     facts = obs.facts
     if facts.threat_suspected:
+        # ThreatInsight names the attacking address as the actor of its own
+        # events; that is worth recording but is no identity to act upon.
+        severity = "low" if facts.identity.id == facts.ip else "high"
         what = (
             f"Okta reported {facts.event_type}" if facts.event_type in THREAT_EVENTS
             else "Okta ThreatInsight marked the request as a suspected threat"
         )
-        return "high", f"{what} from {_where(facts)}", (facts.uuid,)
+        return severity, f"{what} from {_where(facts)}", (facts.uuid,)
     if facts.risk_level >= 3:
         reasons = f" ({facts.risk_reasons})" if facts.risk_reasons else ""
-        return "high", f"Okta rated the sign-in risk HIGH{reasons}", (facts.uuid,)
+        # Okta's risk is mostly novelty; for an identity without history everything
+        # is new, so alone it does not justify suspending anyone.
+        severity = "high" if obs.baseline_mature else "medium"
+        return severity, f"Okta rated the sign-in risk HIGH{reasons}", (facts.uuid,)
     if "Velocity" in facts.positive_behaviors or "Velocity Behavior" in facts.positive_behaviors:
         return "medium", "Okta flagged velocity (implausible travel)", (facts.uuid,)
     return None
@@ -172,8 +179,14 @@ def agent_off_schedule(obs: Observation):
     agent = facts.identity.agent
     if agent is None or agent.schedule is None or agent.schedule.allows(facts.time):
         return None
-    return None, (
-        f"agent {agent.name} active at {facts.time:%a %H:%M} UTC, outside its schedule "
+    # One stray call may be clock skew or a retry; sustained work is not.
+    count = obs.window.off_schedule
+    if count not in (1, OFF_SCHEDULE_SUSTAINED):
+        return None
+    sustained = count == OFF_SCHEDULE_SUSTAINED
+    what = f"{count} events this hour" if sustained else f"active at {facts.time:%a %H:%M} UTC"
+    return ("high" if sustained else None), (
+        f"agent {agent.name} {what}, outside its schedule "
         f"({agent.schedule.days} {agent.schedule.hours_utc} UTC)"
     ), (facts.uuid,)
 
@@ -200,7 +213,9 @@ def api_new_endpoint(obs: Observation):
     agent = facts.identity.agent
     if agent is None or not facts.request_uri:
         return None
-    if agent.api_endpoints and not agent.allows_endpoint(facts.request_uri):
+    # Sign-in flows (/login, /idp/idx, /oauth2/v1/authorize) are not API usage.
+    is_api_call = facts.api_token_id is not None or facts.request_uri.startswith("/api/")
+    if is_api_call and agent.api_endpoints and not agent.allows_endpoint(facts.request_uri):
         path = facts.request_uri.split("?", 1)[0]
         return None, f"agent {agent.name} called {path}, outside its declared endpoints", (
             facts.uuid,

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import orjson
 
 from events.schemas import parse_okta_time
 from models.schemas import Detection, tier_rank
+
+
+# Alerts on a compromised identity soon after its labelled period (the victim
+# back home after the attacker's sign-in, say) follow from the same incident.
+FOLLOW_ON = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,14 @@ class Label:
         return (
             detection.identity_id == self.identity_id
             and detection.window_start <= self.end
+            and detection.window_end >= self.start
+        )
+
+    def explains(self, detection: Detection) -> bool:
+        """The detection is this incident's, or follows from it within FOLLOW_ON."""
+        return (
+            detection.identity_id == self.identity_id
+            and detection.window_start <= self.end + FOLLOW_ON
             and detection.window_end >= self.start
         )
 
@@ -82,6 +95,6 @@ def evaluate(
         result.lookalikes_alerted[scenario] = (alerted, len(group))
 
     result.false_alerts = sum(
-        not any(label.covers(alert) for label in labels) for alert in alerts
+        not any(label.explains(alert) for label in labels) for alert in alerts
     )
     return result

@@ -397,7 +397,7 @@ def test_lower_cased_keys_are_read_as_okta_wrote_them() -> None:
     assert event.asn == 15169
     assert event.is_proxy is True
     assert event.request_uri == "/oauth2/v1/token"
-    assert event.device_fingerprint == "h"
+    assert event.device_id == "dt:h"
     assert event.api_token_id == "00TTOKEN1"
     assert event.model_extra == {}
 
