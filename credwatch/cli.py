@@ -102,7 +102,9 @@ def score(
     for detection in result.detections:
         by_tier[detection.tier] = by_tier.get(detection.tier, 0) + 1
     summary = {
-        "events": result.report.events, "detections": len(result.detections),
+        "events": result.read.events, "duplicates": result.report.duplicates,
+        "undated": result.report.undated, "unattributed": result.report.unattributed,
+        "detections": len(result.detections),
         "by_tier": by_tier, "incidents": len(set(incidents.values())),
         "quarantined": result.read.quarantined, "out": str(out_path),
         "model_version": result.model_version,
@@ -111,8 +113,9 @@ def score(
         out.print_json(json.dumps(summary))
         return
     tiers = ", ".join(f"{count} {tier}" for tier, count in sorted(by_tier.items())) or "none"
+    repeats = f" ({result.report.duplicates:,} repeated deliveries)" if result.report.duplicates else ""
     out.print(
-        f"scored {result.report.events:,} events with model version "
+        f"scored {result.read.events:,} events{repeats} with model version "
         f"{result.model_version}: {len(result.detections)} detections ({tiers}), "
         f"{summary['incidents']} incidents; written to {out_path}"
     )

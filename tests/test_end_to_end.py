@@ -1,0 +1,105 @@
+"""The whole loop through the installed `credwatch` command, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from models.schemas import Detection
+
+SHARED = Path(os.environ.get("CREDWATCH_SHARED_DIR", Path(__file__).parents[1] / ".." / "shared"))
+CLI = [sys.executable, "-c", "from credwatch.cli import main; main()"]
+
+
+def run(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CREDWATCH_HOME": str(home), "COLUMNS": "200"}
+    result = subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=300)
+    if check and result.returncode != 0:
+        raise AssertionError(f"credwatch {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    home = tmp_path_factory.mktemp("home")
+    world = home / "world"
+    run(home, "simulate", "--people", "30", "--agents", "10", "--days", "6", "--seed", "3", "--out", str(world))
+    run(home, "train", str(world / "history.jsonl"), "--map", str(world / "deployment.yaml"))
+    return home, world
+
+
+def test_simulate_train_score_respond(trained):
+    home, world = trained
+    out = home / "detections.jsonl"
+
+    scored = run(home, "score", str(world / "test.jsonl"), "--map", str(world / "deployment.yaml"),
+                 "--out", str(out), "--json")
+    summary = json.loads(scored.stdout)
+    detections = [Detection.model_validate_json(line) for line in out.read_text().splitlines()]
+    incidents = json.loads(run(home, "incidents", "--json").stdout)
+
+    assert summary["detections"] == len(detections) > 0
+    assert summary["model_version"] == "1"
+    labelled = {json.loads(line)["identity_id"] for line in (world / "labels.jsonl").read_text().splitlines()}
+    alerted = {d.identity_id for d in detections if d.tier in {"high", "critical"}}
+    assert len(labelled & alerted) >= len(labelled) - 1
+    assert incidents and {"id", "identity_id", "tier", "status", "opened_at", "rules", "verdict", "ticket_url"} <= set(incidents[0])
+    assert all(row["status"] == "open" and row["verdict"] is None for row in incidents)
+
+
+def test_a_verdict_resolves_the_incident(trained):
+    home, _ = trained
+    incident = json.loads(run(home, "incidents", "--json").stdout)[0]
+
+    run(home, "verdict", str(incident["id"]), "true-positive")
+    after = {row["id"]: row for row in json.loads(run(home, "incidents", "--json").stdout)}
+
+    assert after[incident["id"]]["status"] == "resolved"
+    assert after[incident["id"]]["verdict"] == "true-positive"
+
+
+def test_scoring_the_shared_samples_quarantines_only_non_events(trained):
+    home, _ = trained
+    if not SHARED.is_dir():
+        pytest.fail(f"the shared data folder is missing: looked for {SHARED.resolve()}")
+    out = home / "shared-detections.jsonl"
+
+    scored = run(home, "score", str(SHARED / "data" / "okta"), "--out", str(out), "--json")
+    summary = json.loads(scored.stdout)
+    quarantined = [json.loads(line) for line in (home / "shared-detections.quarantine.jsonl").read_text().splitlines()]
+
+    assert summary["quarantined"] == len(quarantined) == 50
+    sources = {Path(row["source"]).name for row in quarantined}
+    assert sources == {"scheduled_rule_rows.jsonl", "rule_tests.mocks.jsonl", "rule_tests.jsonl"}
+    assert sorted(row["line"] for row in quarantined if row["source"].endswith("rule_tests.jsonl")) == [71, 83]
+    assert summary["events"] == 119
+    for line in out.read_text().splitlines():
+        Detection.model_validate_json(line)
+
+
+def test_bad_input_exits_non_zero_with_one_line(trained, tmp_path):
+    home, world = trained
+    bad_map = tmp_path / "bad.yaml"
+    bad_map.write_text("agents:\n  - {name: a, match: {actor_ids: [x]}, networks: [nope]}\n")
+
+    result = run(home, "score", str(world / "test.jsonl"), "--map", str(bad_map), "--out",
+                 str(tmp_path / "d.jsonl"), check=False)
+
+    assert result.returncode != 0
+    assert "agents.0.networks" in result.stderr and "nope" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_score_without_a_model_says_to_train(tmp_path):
+    events = tmp_path / "e.jsonl"
+    events.write_text('{"uuid": "1", "eventType": "user.session.start", "actor": {"id": "00u1", "type": "User"}}\n')
+
+    result = run(tmp_path / "empty-home", "score", str(events), "--out", str(tmp_path / "d.jsonl"), check=False)
+
+    assert result.returncode != 0
+    assert "credwatch train" in result.stderr
