@@ -22,7 +22,14 @@ from sqlalchemy.types import TypeDecorator
 logger = logging.getLogger(__name__)
 
 # Modules that declare tables on `Base`; each stage adds its own here.
-TABLE_MODULES: tuple[str, ...] = ("response.records", "credwatch.keys", "serving.records")
+TABLE_MODULES: tuple[str, ...] = (
+    "response.records",
+    "credwatch.keys",
+    "serving.records",
+    "response.outbox",
+    "response.evidence",
+    "events.poller",
+)
 
 # Stable constraint names, so a later migration tool can address them by name on
 # every backend instead of relying on each database's generated names.

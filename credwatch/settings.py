@@ -45,9 +45,41 @@ class Settings(BaseSettings):
     okta_token: SecretStr | None = None
     okta_hook_secret: SecretStr | None = None
     okta_hook_header: str = "Authorization"
+    # Okta auth: an API token (`ssws`), or an OAuth 2.0 service app (`oauth`)
+    # signing private_key_jwt assertions; DPoP is used when the org demands it.
+    okta_auth: Literal["ssws", "oauth"] = "ssws"
+    okta_client_id: str | None = None
+    okta_private_key_path: Path | None = None
+    okta_private_key_id: str | None = None
+    okta_scopes: str = (
+        "okta.users.manage okta.groups.manage okta.apps.manage "
+        "okta.apiTokens.manage okta.logs.read"
+    )
+    okta_dpop: Literal["auto", "always", "never"] = "auto"
+    okta_timeout_s: float = Field(default=10.0, gt=0)
+    okta_max_attempts: int = Field(default=5, ge=1)
     jira_url: str | None = None
     jira_user: str | None = None
     jira_token: SecretStr | None = None
+    jira_project: str = "SEC"
+    jira_issue_type: str = "Task"
+    jira_default_assignee: str | None = None
+    # `auto` asks the server (serverInfo `deploymentType`).
+    jira_deployment: Literal["auto", "cloud", "datacenter"] = "auto"
+    jira_timeout_s: float = Field(default=15.0, gt=0)
+    jira_max_retries: int = Field(default=3, ge=0)
+    # Incoming webhook of the owners' channel; the URL itself is the secret.
+    notify_webhook_url: SecretStr | None = None
+    notify_style: Literal["slack", "teams", "pagerduty"] = "slack"
+    notify_routing_key: SecretStr | None = None
+    notify_timeout_s: float = Field(default=5.0, gt=0)
+    # Circuit breaker: automated suspensions and revocations per hour, org-wide.
+    breaker_max_per_hour: int = Field(default=20, ge=0)
+    outbox_max_attempts: int = Field(default=10, ge=1)
+    outbox_retry_base_s: float = Field(default=5.0, ge=0)
+    outbox_retry_max_s: float = Field(default=900.0, ge=0)
+    watch_poll_interval_s: float = Field(default=10.0, ge=0)
+    watch_page_limit: int = Field(default=1000, ge=1, le=1000)
     notion_token: SecretStr | None = None
 
     # The scoring service (serving/, docs/deploy.md).
@@ -60,7 +92,7 @@ class Settings(BaseSettings):
     idempotency_ttl_hours: float = Field(default=48.0, gt=0)
     model_check_seconds: float = Field(default=60.0, ge=0)
 
-    @field_validator("home", "map")
+    @field_validator("home", "map", "okta_private_key_path")
     @classmethod
     def _absolute(cls, path: Path | None) -> Path | None:
         # A relative data folder would move with the working directory.
@@ -72,6 +104,18 @@ class Settings(BaseSettings):
         if url and urlparse(url).scheme != "https" and not _is_loopback_url(url):
             raise ValueError(
                 f"{url!r} must use https:// (plain http is accepted only for loopback)"
+            )
+        return url
+
+    @field_validator("notify_webhook_url")
+    @classmethod
+    def _secret_https_unless_loopback(cls, url: SecretStr | None) -> SecretStr | None:
+        value = url.get_secret_value() if url else ""
+        if value and urlparse(value).scheme != "https" and not _is_loopback_url(value):
+            # The URL is a secret: the message must not repeat it.
+            raise ValueError(
+                "the notify webhook URL must use https:// (plain http is accepted "
+                "only for loopback)"
             )
         return url
 

@@ -27,10 +27,14 @@ def okta_request(target: Target, calls: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def clear_sessions(target: Target) -> dict[str, Any]:
-    """End the user's Okta sessions; OAuth tokens are left to `revoke_tokens`."""
+    """End the user's Okta sessions and revoke the OAuth tokens issued in them.
+
+    A stolen refresh token outlives a cleared session, so clearing sessions
+    without it would leave the thief signed in to the apps.
+    """
     return okta_request(
         target,
-        [_call("DELETE", f"/api/v1/users/{target.id}/sessions", oauthTokens="false")],
+        [_call("DELETE", f"/api/v1/users/{target.id}/sessions", oauthTokens="true")],
     )
 
 

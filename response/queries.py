@@ -146,11 +146,12 @@ def release_identity(
 
     - An action carried out in enforce mode (`done`) gets its reversal
       (`unsuspend`, `activate_app`, `remove_quarantine`), itself `recorded` in
-      dry-run or `planned` in enforce mode (no executor in this version).
+      dry-run or `planned` in enforce mode, queued in the outbox for the executor.
     - An action only recorded in dry-run gets a dry-run reversal, whatever `mode`
       is: credwatch never undoes in Okta what it did not do there (an account may
       be suspended by someone else).
-    - An action still `planned` is marked `skipped`, so it never runs.
+    - An action still `planned`, or `held` by the circuit breaker, is marked
+      `skipped`, so it never runs.
     Clearing sessions, revoking tokens, tickets and notifications have no reversal.
     Releasing twice writes nothing new. Open incidents stay open until a verdict.
     """
@@ -169,7 +170,7 @@ def release_identity(
     for original in actions:
         if original.kind not in REVERSALS:
             continue
-        if original.status == "planned":
+        if original.status in ("planned", "held"):
             original.status = "skipped"
             original.outcome = f"released by {actor} before it ran"
             original.updated_at = now
@@ -185,6 +186,7 @@ def release_identity(
                 _upgrade(earlier, fresh)
                 written.append(earlier)
     session.flush()
+    _queue_reversals(session, written, now=now)
     if written:
         logger.info(
             "release of %s by %s: %s",
@@ -235,6 +237,21 @@ def _reversal(original: Action, *, actor: str, mode: str, now: datetime) -> Acti
         created_at=now,
         updated_at=now,
     )
+
+
+def _queue_reversals(session: Session, written: list[Action], *, now: datetime) -> None:
+    """Queue the enforce-mode reversals in the outbox, with the audit rows."""
+    from response import outbox
+
+    for row in written:
+        if row.status == "planned" and row.reverses_action_id is not None:
+            existing = outbox.entry_for_action(session, row.id)
+            if existing is None:
+                outbox.enqueue_action(session, row, now=now)
+            else:
+                existing.state = "pending"
+                existing.next_attempt_at = now
+    session.flush()
 
 
 def _upgrade(earlier: Action, fresh: Action) -> None:

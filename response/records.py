@@ -31,7 +31,8 @@ from credwatch.db import Base, UTCDateTime
 INCIDENT_STATUSES = ("open", "resolved")
 VERDICTS = ("true-positive", "false-positive", "expected")
 ACTION_MODES = ("dry-run", "enforce")
-ACTION_STATUSES = ("planned", "recorded", "done", "failed", "skipped")
+# `held`: stopped by the circuit breaker until a person approves or drops it.
+ACTION_STATUSES = ("planned", "recorded", "done", "failed", "skipped", "held")
 
 # Incidents of a long-running compromise would otherwise grow without bound; the
 # first events (the ones that opened the incident) are the ones kept.

@@ -13,10 +13,12 @@ Decisions:
   constraint). When the tier rises, the new tier's extra actions are added; a
   ticket whose priority must rise gets an `escalate_ticket` action.
 - Replaying the same detection changes nothing: its fingerprint is remembered.
-- dry-run records each action as `recorded` with the request it would send. In
-  enforce mode this version has no executor (the Okta client comes next), so
-  actions are recorded as `planned`, say so in their outcome, and a warning is
-  logged: nothing is claimed to have been done.
+- dry-run records each action as `recorded` with the request it would send, and
+  sends nothing anywhere (Okta, Jira or the webhook). In enforce mode each action
+  is recorded as `planned` and queued in the durable outbox in the same
+  transaction; `response.executor` carries it out and records how it went.
+- In enforce mode, later evidence (new reasons, a higher tier) merged into an
+  open incident queues a comment for its ticket.
 
 `respond` flushes but never commits: the caller owns the transaction.
 """
@@ -64,10 +66,9 @@ Mode = Literal["dry-run", "enforce"]
 MIN_INCIDENT_TIER = "medium"
 
 DRY_RUN_OUTCOME = "dry-run: recorded only, nothing was sent"
-NO_EXECUTOR_OUTCOME = (
-    "not executed: enforce mode, but this version has no action executor "
-    "configured; the request is kept for when one is"
-)
+QUEUED_OUTCOME = "queued: waiting in the outbox for the executor"
+# The name earlier versions used for the outcome of an enforce-mode action.
+NO_EXECUTOR_OUTCOME = QUEUED_OUTCOME
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,8 @@ class ResponseOutcome:
     actions: list[Action] = field(default_factory=list)
     tier: str | None = None
     duplicate: bool = False
+    # Reasons this detection added to an incident that was already open.
+    new_reasons: list[str] = field(default_factory=list)
 
 
 def respond(
@@ -108,6 +111,7 @@ def respond(
 
     key = detection_key(detection)
     incident, created = _open_incident(session, detection=detection, key=key, now=now)
+    before = (incident.tier, list(incident.reasons))
     if not created and not _merge(incident, detection=detection, key=key, now=now):
         logger.debug(
             "detection of %s already merged into incident %s",
@@ -133,16 +137,64 @@ def respond(
     added = _record_actions(
         session, incident=incident, planned=planned, mode=mode, now=now
     )
-    if mode == "enforce" and added:
-        logger.warning(
-            "enforce mode without an action executor: %d action(s) for incident %s "
-            "planned, not executed",
-            len(added),
-            incident.id,
-        )
+    new_reasons = [] if created else _new_evidence(incident, before)
+    if mode == "enforce":
+        _queue_work(session, incident=incident, added=added, new_reasons=new_reasons, now=now)
     return ResponseOutcome(
-        incident_id=incident.id, created=created, actions=added, tier=incident.tier
+        incident_id=incident.id,
+        created=created,
+        actions=added,
+        tier=incident.tier,
+        new_reasons=new_reasons,
     )
+
+
+def _new_evidence(incident: Incident, before: tuple[str, list[str]]) -> list[str]:
+    """Reasons added by the merge; a tier rise counts as new evidence too."""
+    tier, reasons = before
+    fresh = [reason for reason in incident.reasons if reason not in reasons]
+    if not fresh and tier_rank(incident.tier) > tier_rank(tier):
+        fresh = [f"tier rose from {tier} to {incident.tier}"]
+    return fresh
+
+
+def _queue_work(
+    session: Session,
+    *,
+    incident: Incident,
+    added: list[Action],
+    new_reasons: list[str],
+    now: datetime,
+) -> None:
+    """Queue the new actions, and a ticket comment for new evidence, in the outbox.
+
+    In the caller's transaction: the decision and its work commit together.
+    """
+    from response import outbox
+    from response.tickets import evidence_comment
+
+    for action in added:
+        outbox.enqueue_action(session, action, now=now)
+    if new_reasons:
+        outbox.enqueue_comment(
+            session,
+            incident_id=incident.id,
+            text=evidence_comment(
+                incident={
+                    "tier": incident.tier,
+                    "risk": incident.risk,
+                    "detection_count": incident.detection_count,
+                    "rules": list(incident.rules),
+                },
+                new_reasons=new_reasons,
+            ),
+            now=now,
+        )
+    session.flush()
+    if added:
+        logger.info(
+            "queued %d action(s) for incident %s in the outbox", len(added), incident.id
+        )
 
 
 def detection_key(detection: Detection) -> str:
@@ -312,7 +364,7 @@ def _action_row(
         actor=AUTOMATED_ACTOR,
         reason=plan.reason,
         request=plan.request,
-        outcome=DRY_RUN_OUTCOME if mode == "dry-run" else NO_EXECUTOR_OUTCOME,
+        outcome=DRY_RUN_OUTCOME if mode == "dry-run" else QUEUED_OUTCOME,
         created_at=now,
         updated_at=now,
     )

@@ -87,7 +87,7 @@ def test_medium_detection_opens_an_incident_with_dry_run_actions(
             {
                 "method": "DELETE",
                 "path": "/api/v1/users/00uALICE/sessions",
-                "params": {"oauthTokens": "false"},
+                "params": {"oauthTokens": "true"},
             }
         ]
 
@@ -222,19 +222,17 @@ def test_oauth_app_agent_is_deactivated_not_suspended(
     assert "suspend" not in kinds
 
 
-def test_enforce_mode_without_an_executor_says_so(session, make_detection, caplog):
-    with caplog.at_level(logging.WARNING, logger="response.service"):
-        outcome = _respond(
-            session, make_detection(tier="high", risk=80), mode="enforce"
-        )
+def test_enforce_mode_queues_every_action_in_the_outbox(session, make_detection):
+    from response.outbox import OutboxEntry
+
+    outcome = _respond(session, make_detection(tier="high", risk=80), mode="enforce")
     assert outcome.actions
     for action in outcome.actions:
         assert action.mode == "enforce"
         assert action.status == "planned"
-        assert "no action executor" in action.outcome
-    assert any(
-        "without an action executor" in record.message for record in caplog.records
-    )
+        assert "queued" in action.outcome
+    queued = {entry.action_id for entry in session.query(OutboxEntry)}
+    assert queued == {action.id for action in outcome.actions}
 
 
 def test_unknown_mode_is_refused(session, make_detection):
