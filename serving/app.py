@@ -1,162 +1,147 @@
-"""The scoring service: `POST /v1/score` for Zapier and people, `GET /healthz`.
+"""The scoring service: the FastAPI app and what runs beside it.
 
-The champion model is loaded once at start. One `Scorer` holds every identity's
-state between requests, so a request's events are scored against the identity's
-history and the events the service saw before; a lock keeps that state consistent
-when requests overlap.
+`create_app` builds the app; its lifespan loads the champion, opens the database,
+and starts three daemon threads: the Event Hook worker (serving/worker.py), the
+champion watcher (serving/reload.py) and the writer of stored answers
+(serving/idempotency.py). A server with no champion yet still starts: it
+acknowledges Event Hook deliveries, answers 503 to scoring requests and not-ready
+to `/readyz`, and loads the champion as soon as the watcher sees one.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import uuid
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-import orjson
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
-from credwatch.errors import InvalidEvent
+from credwatch.errors import ModelNotReady
 from credwatch.settings import Settings, get_settings
-from events.readers import parse_event
-from features.identity import IdentityResolver
-from models.detector import EventScore
-from models.schemas import tier_rank
-from serving.answers import ScoreAnswer, flatten_reasons
+from serving import openapi
+from serving.auth import Authenticator
+from serving.bodies import BodyError
+from serving.hooks import hook_router
+from serving.idempotency import AnswerStore
+from serving.logs import RequestLog
+from serving.metrics import Metrics
+from serving.queue import DeliveryQueue
+from serving.reload import ChampionWatcher
+from serving.routes_health import router as health_router
+from serving.routes_read import router as read_router
+from serving.routes_score import router as score_router
+from serving.scoring import Answerer, UnknownIdentity
+from serving.service import ModelNotLoaded, ScoringService
+from serving.worker import HookWorker
 
 logger = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 1_000_000
-MAX_EVENTS_PER_REQUEST = 1_000
-
-
-class ScoringService:
-    """The loaded model, the identity state and the response, shared by requests."""
-
-    def __init__(self, settings: Settings) -> None:
-        from credwatch.pipeline import load_detector, load_map
-
-        self.settings = settings
-        self.deployment = load_map(None, settings)
-        self.detector = load_detector(settings)
-        self.scorer = self.detector.scorer(IdentityResolver(self.deployment))
-        self.lock = threading.Lock()
-
-    def score(self, events: list[Any]) -> dict[str, Any]:
-        from credwatch.pipeline import respond_all
-        from response.policy import describe_action
-
-        with self.lock:
-            scores = [self.scorer.score_event(event) for event in events]
-        scored = [item for item in scores if item is not None]
-        worst = max(scored, key=lambda item: (tier_rank(item.tier), item.risk), default=None)
-
-        incidents = {}
-        if worst is not None and worst.detection is not None:
-            incidents = respond_all(
-                [worst.detection], settings=self.settings, deployment=self.deployment
-            )
-        return _answer(
-            worst,
-            events_scored=len(scored),
-            incident_id=incidents.get(worst.identity.id) if worst else None,
-            action=describe_action(
-                worst.tier, worst.identity.kind, identity_id=worst.identity.id,
-                deployment_map=self.deployment,
-            ) if worst else "none",
-            dry_run=self.settings.response_mode == "dry-run",
-            model_version=self.detector.model_version,
-        )
+API_VERSION = "1.0.0"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    """The app, configured from `settings` (else the environment)."""
+    from credwatch.pipeline import load_map
+
+    settings = settings or get_settings()
+    settings.ensure_home()
+    service = ScoringService(settings, load_map(None, settings))
+    metrics = Metrics()
+
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
-        app.state.service = ScoringService(settings or get_settings())
-        yield
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(_start, app)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(_stop, app)
 
     app = FastAPI(
         title="credwatch",
         summary="Risk of Okta credential sharing and compromise, for Zapier and Okta",
-        version="1",
+        description=openapi.DESCRIPTION,
+        version=API_VERSION,
+        openapi_tags=openapi.TAGS,
         lifespan=lifespan,
     )
+    app.state.settings = settings
+    app.state.service = service
+    app.state.metrics = metrics
+    app.state.auth = Authenticator(settings)
 
-    @app.get("/healthz", summary="Liveness")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.post("/v1/score", response_model=ScoreAnswer, summary="Score Okta events")
-    async def score(request: Request) -> JSONResponse:
-        body = await request.body()
-        events = _parse_body(body)
-        service: ScoringService = request.app.state.service
-        answer = await _run_in_thread(service.score, events)
-        return JSONResponse(answer)
-
+    app.add_middleware(
+        RequestLog, metrics=metrics, model_version=lambda: service.model_version
+    )
+    _add_error_handlers(app)
+    app.include_router(score_router)
+    app.include_router(hook_router(settings))
+    app.include_router(read_router)
+    app.include_router(health_router)
     return app
 
 
-async def _run_in_thread(function, *args):
-    from starlette.concurrency import run_in_threadpool
-
-    return await run_in_threadpool(function, *args)
-
-
-def _parse_body(body: bytes) -> list[Any]:
-    if len(body) > MAX_BODY_BYTES:
-        raise HTTPException(413, f"body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}")
+def _start(app: FastAPI) -> None:
+    state = app.state
+    settings: Settings = state.settings
+    state.store = AnswerStore(settings)
+    state.queue = DeliveryQueue(settings)
+    state.answerer = Answerer(
+        service=state.service, store=state.store, metrics=state.metrics, settings=settings
+    )
+    state.worker = HookWorker(
+        service=state.service, queue=state.queue, metrics=state.metrics, settings=settings
+    )
+    state.watcher = ChampionWatcher(
+        service=state.service, settings=settings, metrics=state.metrics
+    )
     try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise HTTPException(400, f"body is not JSON: {exc}") from None
-
-    items = document if isinstance(document, list) else [document]
-    if not items:
-        raise HTTPException(422, "body holds no events")
-    if len(items) > MAX_EVENTS_PER_REQUEST:
-        raise HTTPException(413, f"{len(items)} events; the limit is {MAX_EVENTS_PER_REQUEST}")
-
-    events = []
-    for index, item in enumerate(items):
-        try:
-            events.append(parse_event(item))
-        except InvalidEvent as exc:
-            where = f"event {index}" if isinstance(document, list) else "the event"
-            raise HTTPException(422, f"{where} is not an Okta LogEvent: {exc}") from None
-    return events
+        state.watcher.load_now()
+    except ModelNotReady as exc:
+        logger.warning("starting without a model: %s", exc)
+    state.metrics.queue_depth.set(state.queue.depth())
+    state.store.start()
+    state.worker.start()
+    state.watcher.start()
+    if settings.okta_hook_secret is None:
+        logger.warning(
+            "CREDWATCH_OKTA_HOOK_SECRET is not set: /v1/okta/events refuses every call"
+        )
 
 
-def _answer(
-    worst: EventScore | None,
-    *,
-    events_scored: int,
-    incident_id: int | None,
-    action: str,
-    dry_run: bool,
-    model_version: str | None,
-) -> dict[str, Any]:
-    detection = worst.detection if worst else None
-    reasons = detection.reasons if detection else []
-    answer = ScoreAnswer(
-        request_id=uuid.uuid4().hex,
-        identity_id=worst.identity.id if worst else None,
-        identity_kind=worst.identity.kind if worst else None,
-        identity_name=worst.identity.name if worst else None,
-        risk=worst.risk if worst else 0.0,
-        tier=worst.tier if worst else "none",
-        action=action,
-        # Actions are recorded, not yet carried out against Okta, in every mode.
-        action_taken=False,
-        dry_run=dry_run,
-        reasons=reasons,
-        rules=detection.rules if detection else [],
-        incident_id=incident_id,
-        incident_url=None,
-        model_version=model_version,
-        events_scored=events_scored,
-    ).model_dump()
-    flatten_reasons(answer, reasons)
-    return answer
+def _stop(app: FastAPI) -> None:
+    state = app.state
+    for name in ("watcher", "worker", "store"):
+        component = getattr(state, name, None)
+        if component is not None:
+            component.stop()
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(BodyError)
+    async def _body_error(_request: Request, exc: BodyError) -> JSONResponse:
+        return JSONResponse({"detail": exc.message}, status_code=exc.status)
+
+    @app.exception_handler(UnknownIdentity)
+    async def _unknown_identity(_request: Request, exc: UnknownIdentity) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(ModelNotLoaded)
+    async def _no_model(_request: Request, exc: ModelNotLoaded) -> JSONResponse:
+        return JSONResponse(
+            {"detail": f"{exc}; try again shortly"},
+            status_code=503,
+            headers={"Retry-After": "30"},
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # One readable sentence, like every other refusal, rather than a list that
+        # a Zapier run would show as raw JSON.
+        parts = []
+        for item in exc.errors()[:3]:
+            where = ".".join(str(step) for step in item.get("loc", ())) or "request"
+            parts.append(f"{where}: {item.get('msg', 'invalid')}")
+        return JSONResponse({"detail": "; ".join(parts)}, status_code=422)

@@ -1,0 +1,184 @@
+"""Stored answers of `POST /v1/score`, so a replayed request triggers nothing new.
+
+Zapier replays a failed step up to five times over several hours, and a person may
+replay a run by hand; each replay must get the first answer back. Answers are kept
+for `CREDWATCH_IDEMPOTENCY_TTL_HOURS` under the caller's `Idempotency-Key`, or a
+fingerprint of the request's events when it sends none.
+
+Writing an answer costs a database commit (an fsync), which would double the cost
+of a request; so answers go to memory at once, where this process finds them, and a
+writer thread commits them in small batches a few milliseconds later. A crash in
+between loses only the stored answer: a replay is then scored again, and the
+response stage still opens no second incident and records no action twice (one open
+incident per identity, one action of each kind per incident).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from credwatch.settings import Settings
+from serving.records import StoredAnswer
+
+logger = logging.getLogger(__name__)
+
+MEMORY_ANSWERS = 20_000
+FLUSH_SECONDS = 0.05
+PURGE_SECONDS = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    request_hash: str
+    answer: bytes
+    expires_at: datetime
+
+
+class AnswerStore:
+    """Answers by key: recent ones in memory, all of them in the database."""
+
+    def __init__(self, settings: Settings) -> None:
+        from response.flows import session_factory
+
+        self.engine = session_factory(settings).kw["bind"]
+        self.ttl = timedelta(hours=settings.idempotency_ttl_hours)
+        self._memory: OrderedDict[str, Stored] = OrderedDict()
+        self._pending: list[dict[str, object]] = []
+        self._lock = threading.Lock()
+        self._key_locks: weakref.WeakValueDictionary[str, threading.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_purge = 0.0
+
+    def lock_for(self, key: str) -> threading.Lock:
+        """A lock held while a key is answered, so a concurrent replay waits for it."""
+        with self._lock:
+            lock = self._key_locks.get(key)
+            if lock is None:
+                lock = threading.Lock()
+                self._key_locks[key] = lock
+            return lock
+
+    def get(self, key: str) -> Stored | None:
+        now = datetime.now(UTC)
+        with self._lock:
+            stored = self._memory.get(key)
+        if stored is not None:
+            return stored if stored.expires_at > now else None
+        statement = select(
+            StoredAnswer.request_hash, StoredAnswer.answer, StoredAnswer.expires_at
+        ).where(StoredAnswer.key == key, StoredAnswer.expires_at > now)
+        with self.engine.connect() as connection:
+            row = connection.execute(statement).first()
+        if row is None:
+            return None
+        stored = Stored(row.request_hash, bytes(row.answer), row.expires_at)
+        self._remember(key, stored)
+        return stored
+
+    def put(self, key: str, request_hash: str, answer: bytes) -> None:
+        now = datetime.now(UTC)
+        stored = Stored(request_hash, answer, now + self.ttl)
+        self._remember(key, stored)
+        with self._lock:
+            self._pending.append(
+                {
+                    "key": key,
+                    "request_hash": request_hash,
+                    "answer": answer,
+                    "created_at": now,
+                    "expires_at": stored.expires_at,
+                }
+            )
+        self._wake.set()
+
+    # --- the writer thread ----------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self._run, name="credwatch-answer-writer", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.flush()
+
+    def flush(self) -> int:
+        """Commit the answers waiting in memory; the number written."""
+        with self._lock:
+            rows, self._pending = self._pending, []
+        if not rows:
+            return 0
+        try:
+            self._insert(rows)
+        except SQLAlchemyError:
+            # Keep them for the next try rather than lose them.
+            with self._lock:
+                self._pending[:0] = rows
+            raise
+        return len(rows)
+
+    def _insert(self, rows: list[dict[str, object]]) -> None:
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(insert(StoredAnswer), rows)
+        except IntegrityError:
+            # Another process stored one of these keys first; its answer stands.
+            for row in rows:
+                try:
+                    with self.engine.begin() as connection:
+                        connection.execute(insert(StoredAnswer), [row])
+                except IntegrityError:
+                    pass
+
+    def purge(self) -> int:
+        """Delete expired answers; the number deleted."""
+        now = datetime.now(UTC)
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                delete(StoredAnswer).where(StoredAnswer.expires_at <= now)
+            )
+        with self._lock:
+            for key in [k for k, v in self._memory.items() if v.expires_at <= now]:
+                del self._memory[key]
+        return result.rowcount or 0
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(timeout=1.0)
+            self._wake.clear()
+            # Let a burst of answers gather into one commit.
+            time.sleep(FLUSH_SECONDS)
+            try:
+                self.flush()
+                if time.monotonic() - self._last_purge > PURGE_SECONDS:
+                    self._last_purge = time.monotonic()
+                    purged = self.purge()
+                    if purged:
+                        logger.info("deleted %d expired stored answers", purged)
+            except SQLAlchemyError:
+                logger.exception("could not write stored answers; retrying")
+                self._stop.wait(1.0)
+
+    def _remember(self, key: str, stored: Stored) -> None:
+        with self._lock:
+            self._memory[key] = stored
+            self._memory.move_to_end(key)
+            if len(self._memory) > MEMORY_ANSWERS:
+                self._memory.popitem(last=False)

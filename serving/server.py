@@ -1,0 +1,25 @@
+"""Running the service under uvicorn, as `credwatch serve` does."""
+
+from __future__ import annotations
+
+from serving.logs import log_config
+
+
+def run(*, host: str, port: int, workers: int = 1, log_level: str = "INFO") -> None:
+    """Serve until interrupted; each worker process loads the model itself."""
+    import uvicorn
+
+    uvicorn.run(
+        "serving.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=log_config(log_level),
+        # Our middleware writes the one line per request.
+        access_log=False,
+        # Behind a TLS-terminating proxy, trust its X-Forwarded-* headers (from the
+        # addresses in FORWARDED_ALLOW_IPS, loopback by default).
+        proxy_headers=True,
+        timeout_graceful_shutdown=20,
+    )
