@@ -140,6 +140,12 @@ class JiraTicketDesk:
     def __repr__(self) -> str:
         return f"JiraTicketDesk(url={self.url!r}, project={self._project!r})"
 
+    def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
     def browse_url(self, key: str) -> str:
         return f"{self.url}/browse/{key}"
 

@@ -74,6 +74,9 @@ class WebhookNotifier:
     def __repr__(self) -> str:
         return f"WebhookNotifier(style={self._style!r}, url=***)"
 
+    def close(self) -> None:
+        self._http.close()
+
     def notify(self, notice: Notice) -> str:
         payload = self._payload(notice)
         try:

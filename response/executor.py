@@ -141,6 +141,13 @@ class Executor:
         self._worker = worker
         self._clock = clock
 
+    def close(self) -> None:
+        """Close the clients' connections."""
+        for client in (self._okta, self._desk, self._notifier):
+            close = getattr(client, "close", None)
+            if close is not None:
+                close()
+
     def drain(self, *, max_entries: int = 1000) -> Counter[str]:
         """Run every entry that is due now; a count of what became of them."""
         report: Counter[str] = Counter()

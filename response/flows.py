@@ -127,7 +127,11 @@ def release(
     identity_id: str,
     actor: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Record the reversal of the actions taken on an identity; the rows written."""
+    """Reverse the actions taken on an identity; the rows written, as they ended.
+
+    In enforce mode the reversals (unsuspend, reactivate, leave quarantine) are
+    carried out through Okta before this returns.
+    """
     with session_factory(settings)() as session:
         written = release_identity(
             session,
@@ -136,7 +140,14 @@ def release(
             mode=settings.response_mode,
         )
         session.commit()
-        return [action_as_dict(action) for action in written]
+        ids = [action.id for action in written]
+    if settings.response_mode == "enforce" and ids:
+        # Reversals are real Okta calls in enforce mode: carry them out now.
+        run_outbox(settings=settings)
+    with session_factory(settings)() as session:
+        from response.records import Action
+
+        return [action_as_dict(session.get(Action, number)) for number in ids]
 
 
 def _local_user() -> str:
@@ -145,3 +156,52 @@ def _local_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "cli"
+
+
+def run_outbox(*, settings: Settings, max_entries: int = 1000) -> dict[str, int]:
+    """Carry out every outbox entry that is due now (enforce mode's actions)."""
+    from response.executor import executor_for
+
+    executor = executor_for(settings)
+    try:
+        return dict(executor.drain(max_entries=max_entries))
+    finally:
+        executor.close()
+
+
+def waiting_actions_as_dicts(*, settings: Settings) -> list[dict[str, Any]]:
+    """Actions waiting for a person (held by the breaker, or failed for good)."""
+    from response.held import waiting_actions
+
+    with session_factory(settings)() as session:
+        return [action_as_dict(action) for action in waiting_actions(session)]
+
+
+def approve_action(
+    *, settings: Settings, action_id: int | str, actor: str | None = None, run: bool = True
+) -> dict[str, Any]:
+    """Approve a waiting action and, with `run`, carry it out now; the action after."""
+    from response.held import approve
+
+    with session_factory(settings)() as session:
+        action = approve(session, int(action_id), actor=actor or _local_user())
+        session.commit()
+        action_id = action.id
+    if run:
+        run_outbox(settings=settings)
+    with session_factory(settings)() as session:
+        from response.records import Action
+
+        return action_as_dict(session.get(Action, action_id))
+
+
+def drop_action(
+    *, settings: Settings, action_id: int | str, actor: str | None = None
+) -> dict[str, Any]:
+    """Drop a waiting action: it will not run."""
+    from response.held import drop
+
+    with session_factory(settings)() as session:
+        action = drop(session, int(action_id), actor=actor or _local_user())
+        session.commit()
+        return action_as_dict(action)
