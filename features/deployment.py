@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 import ipaddress
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -177,11 +177,19 @@ def parse_hours(text: str) -> frozenset[int]:
 def ip_in(ip: str | None, networks: tuple[Any, ...]) -> bool:
     if not ip or not networks:
         return False
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
+    address = parse_ip(ip)
+    if address is None:
         return False
     return any(address.version == net.version and address in net for net in networks)
+
+
+@lru_cache(maxsize=65536)
+def parse_ip(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address, or None for text that is not one; cached, as every event asks."""
+    try:
+        return ipaddress.ip_address(ip)
+    except ValueError:
+        return None
 
 
 def load_deployment_map(path: str | Path) -> DeploymentMap:

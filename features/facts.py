@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from events.schemas import LogEvent
+from features.deployment import parse_ip
 from features.identity import Identity, IdentityResolver
 
 RISK_LEVELS = {"LOW": 1, "MEDIUM": 2, "HIGH": 3}
@@ -63,20 +64,14 @@ class EventFacts:
     positive_behaviors: tuple[str, ...]
     risk_level: int
     risk_reasons: str | None
-
-    @property
-    def in_declared_network(self) -> bool:
-        agent = self.identity.agent
-        return bool(agent and agent.in_networks(self.ip, self.asn))
+    # From a network the agent is declared on; and from that or one the
+    # organisation owns (VPN, proxies, CI), where no alert is due for the network.
+    in_declared_network: bool
+    expected_network: bool
 
     @property
     def session_client(self) -> str | None:
         return self.ua_family if self.ua_class in DRIVING_CLIENTS else None
-
-    @property
-    def expected_network(self) -> bool:
-        """From a network the organisation owns or the agent is declared on."""
-        return self.known_network is not None or self.in_declared_network
 
 
 def extract_facts(
@@ -86,6 +81,8 @@ def extract_facts(
     asn = event.asn
     user_agent = event.user_agent
     risk = event.risk
+    known_network = resolver.network_name(ip, asn)
+    declared = bool(identity.agent and identity.agent.in_networks(ip, asn))
     return EventFacts(
         uuid=event.uuid,
         time=when,
@@ -94,7 +91,7 @@ def extract_facts(
         ip=ip,
         asn=asn,
         network=network_key(ip, asn),
-        known_network=resolver.network_name(ip, asn),
+        known_network=known_network,
         is_proxy=event.is_proxy,
         country=event.country,
         city=event.city,
@@ -114,6 +111,8 @@ def extract_facts(
         ),
         risk_level=RISK_LEVELS.get((risk.get("level") or "").strip().upper(), 0),
         risk_reasons=risk.get("reasons"),
+        in_declared_network=declared,
+        expected_network=declared or known_network is not None,
     )
 
 
@@ -123,9 +122,8 @@ def network_key(ip: str | None, asn: int | None) -> str | None:
         return f"AS{asn}"
     if not ip:
         return None
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
+    address = parse_ip(ip)
+    if address is None:
         return None
     prefix = 16 if address.version == 4 else 48
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))

@@ -16,6 +16,8 @@ HUMAN = "human"
 AI_AGENT = "ai_agent"
 SERVICE = "service"
 
+NETWORK_CACHE_SIZE = 100_000
+
 
 @dataclass(frozen=True, slots=True)
 class Identity:
@@ -42,6 +44,7 @@ class IdentityResolver:
         self._shared = frozenset(self.deployment.shared_access_expected.actor_ids)
         self._protected = frozenset(self.deployment.protected_identities)
         self._cache: dict[tuple[str, str | None, str | None], Identity] = {}
+        self._networks: dict[tuple[str | None, int | None], str | None] = {}
 
     def resolve(self, event: LogEvent) -> Identity | None:
         """The identity the event's actor names, or None when it names no actor."""
@@ -77,4 +80,10 @@ class IdentityResolver:
         )
 
     def network_name(self, ip: str | None, asn: int | None) -> str | None:
-        return self.deployment.known_network_of(ip, asn)
+        """The organisation's own network (VPN, proxy, CI) the address belongs to."""
+        key = (ip, asn)
+        if key not in self._networks:
+            if len(self._networks) >= NETWORK_CACHE_SIZE:
+                self._networks.clear()
+            self._networks[key] = self.deployment.known_network_of(ip, asn)
+        return self._networks[key]
