@@ -7,6 +7,7 @@ other's incidents, keys or stored answers.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,6 +24,8 @@ from credwatch.settings import Settings
 from serving.app import create_app
 
 HOOK_SECRET = "okta-hook-secret-for-tests"
+
+_starts = itertools.count(1)
 
 MAP_YAML = """
 agents:
@@ -77,7 +80,7 @@ def trained(tmp_path_factory) -> TrainedStore:
     return train_into(tmp_path_factory.mktemp("trained"))
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_settings(trained, tmp_path_factory) -> Callable[..., Settings]:
     def make(**overrides) -> Settings:
         values = dict(
@@ -113,26 +116,39 @@ class Served:
         assert self.app.state.worker.wait_idle(timeout), "hook deliveries not scored in time"
 
 
+def _start(settings: Settings) -> Served:
+    run = next(_starts)
+    keys = {
+        scope: create_key(settings, f"test-{scope}-{run}", scope=scope)[0]
+        for scope in ("score", "read", "admin")
+    }
+    client = TestClient(create_app(settings))
+    client.__enter__()
+    return Served(client, settings, keys)
+
+
 @pytest.fixture
 def serve(make_settings) -> Iterator[Callable[..., Served]]:
-    clients: list[TestClient] = []
+    """Start an app with settings overridden; stopped after the test."""
+    started: list[Served] = []
 
     def start(**overrides) -> Served:
-        settings = make_settings(**overrides)
-        keys = {
-            scope: create_key(settings, f"test-{scope}", scope=scope)[0]
-            for scope in ("score", "read", "admin")
-        }
-        client = TestClient(create_app(settings))
-        client.__enter__()
-        clients.append(client)
-        return Served(client, settings, keys)
+        started.append(_start(make_settings(**overrides)))
+        return started[-1]
 
     yield start
-    for client in clients:
-        client.__exit__(None, None, None)
+    for item in started:
+        item.client.__exit__(None, None, None)
 
 
 @pytest.fixture
 def served(serve) -> Served:
     return serve()
+
+
+@pytest.fixture(scope="module")
+def module_served(make_settings) -> Iterator[Served]:
+    """One app for a whole module, for tests that only read or are independent."""
+    item = _start(make_settings())
+    yield item
+    item.client.__exit__(None, None, None)
