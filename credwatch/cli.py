@@ -236,8 +236,72 @@ def release(identity: str) -> None:
     """Undo the actions taken on an identity (recorded in the audit trail)."""
     from response.flows import release as release_identity
 
-    actions = release_identity(settings=_settings(), identity_id=identity)
-    out.print(f"recorded {len(actions)} reversal actions for {identity}")
+    rows = release_identity(settings=_settings(), identity_id=identity)
+    out.print(f"{len(rows)} reversal actions for {identity}")
+    for row in rows:
+        out.print(f"  {row['kind']}: {row['status']} ({row['mode']}) - {row['outcome']}")
+
+
+@app.command()
+def watch(
+    map_path: MapOpt = None,
+    since: Annotated[str | None, typer.Option(help="First poll from this ISO 8601 time (default: now)")] = None,
+    replay: Annotated[list[Path] | None, typer.Option(help="Replay these files or folders instead of polling Okta", exists=True)] = None,
+    speed: Annotated[float, typer.Option(min=0, help="Replay X times faster than real time; 0 = as fast as possible")] = 0.0,
+) -> None:
+    """Poll the Okta System Log (or replay files), score each event, respond and ticket."""
+    from credwatch import pipeline
+    from credwatch.watch import parse_since, run_watch
+
+    settings = _settings()
+    deployment = pipeline.load_map(map_path, settings)
+    source = "replaying files" if replay else f"polling {settings.okta_org_url}"
+    console.print(f"watching: {source}, response mode {settings.response_mode}; Ctrl-C stops")
+    try:
+        report = run_watch(
+            settings=settings, deployment=deployment, since=parse_since(since),
+            replay=replay, speed=speed,
+        )
+    except KeyboardInterrupt:
+        console.print("stopped")
+        return
+    out.print(report.summary())
+
+
+@app.command()
+def actions(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List actions waiting for a person: held by the circuit breaker, or failed."""
+    from response.flows import waiting_actions_as_dicts
+
+    rows = waiting_actions_as_dicts(settings=_settings())
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    if not rows:
+        out.print("no action is waiting")
+    for row in rows:
+        out.print(
+            f"{row['id']:>6}  {row['status']:<7} {row['kind']:<16} {row['identity_id']:<24} "
+            f"incident {row['incident_id']}: {row['outcome']}"
+        )
+
+
+@app.command()
+def approve(action: int) -> None:
+    """Approve a held or failed action and carry it out now."""
+    from response.flows import approve_action
+
+    row = approve_action(settings=_settings(), action_id=action)
+    out.print(f"action {row['id']} ({row['kind']} on {row['identity_id']}): {row['status']} - {row['outcome']}")
+
+
+@app.command()
+def drop(action: int) -> None:
+    """Drop a held or failed action: it will not run."""
+    from response.flows import drop_action
+
+    row = drop_action(settings=_settings(), action_id=action)
+    out.print(f"action {row['id']} ({row['kind']} on {row['identity_id']}) dropped")
 
 
 @app.command()

@@ -8,10 +8,12 @@ and an empty page is asked for again after a pause (api-contracts 1.2).
 The cursor lives in the database (`watch_cursors`): the URL of the page being
 worked on and the uuids of its events already handled. Each handled event is
 marked in the same transaction as the response to it (`mark_handled`), so after a
-crash the page is fetched again and only its unhandled events are processed. The
-page's `next` link becomes the cursor once every event on it is handled. Okta may
-also send an event twice across pages, so the last few thousand uuids are kept
-and a repeat is skipped.
+crash the page is fetched again and no response is repeated or lost. Events that
+led to no response are marked in batches (see `credwatch.watch`), so a crash may
+have the scorer see a few of those again, with no effect outside it. The page's
+`next` link becomes the cursor once every event on it is handled. Okta may also
+send an event twice across pages, so the uuids of two pages are kept and a repeat
+is skipped.
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ from integrations.okta import LogSource
 
 logger = logging.getLogger(__name__)
 
-# More than one page (1000 events) so a re-fetched page is always covered.
-SEEN_UUIDS_KEPT = 5000
+# Two pages' worth: the current page, and the one before it for Okta's repeats.
+SEEN_UUIDS_KEPT = 2000
 DEFAULT_CURSOR = "okta-system-log"
 
 
@@ -59,12 +61,14 @@ def load_cursor(session: Session, name: str = DEFAULT_CURSOR) -> WatchCursor | N
     return session.get(WatchCursor, name)
 
 
-def mark_handled(session: Session, *, uuid: str, name: str, now: datetime) -> None:
-    """Record that the event is handled, in the caller's transaction."""
+def mark_handled(
+    session: Session, *, uuids: list[str], name: str, now: datetime
+) -> None:
+    """Record that these events are handled, in the caller's transaction."""
     cursor = session.get(WatchCursor, name)
-    if cursor is None:
+    if cursor is None or not uuids:
         return
-    cursor.seen = [*cursor.seen, uuid][-SEEN_UUIDS_KEPT:]
+    cursor.seen = [*cursor.seen, *uuids][-SEEN_UUIDS_KEPT:]
     cursor.updated_at = ensure_utc(now)
 
 
@@ -87,6 +91,7 @@ class SystemLogPoller:
         self._now = now
         self._limit = page_limit
         self.name = name
+        self._pending_next: str | None = None
 
     def poll(self) -> list[LogEvent]:
         """The unhandled events of the current page; advances past finished pages.
@@ -122,7 +127,7 @@ class SystemLogPoller:
 
     def finish_page(self) -> None:
         """Move the cursor to the next page once the caller handled every event."""
-        next_url = getattr(self, "_pending_next", None)
+        next_url = self._pending_next
         if not next_url:
             return
         with self._sessions() as session:
@@ -131,15 +136,6 @@ class SystemLogPoller:
             cursor.updated_at = ensure_utc(self._now())
             session.commit()
         self._pending_next = None
-
-    def events(self, *, idle: Callable[[], bool]) -> Iterator[LogEvent]:
-        """Every event, page after page; `idle()` sleeps and says whether to go on."""
-        while True:
-            batch = self.poll()
-            yield from batch
-            self.finish_page()
-            if not batch and not idle():
-                return
 
     def _cursor(self, session: Session) -> WatchCursor:
         cursor = session.get(WatchCursor, self.name)
