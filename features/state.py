@@ -270,8 +270,9 @@ class IdentityState:
         self.last_located = Located(
             facts.time, facts.coordinates, place or "unknown place", facts.uuid, trusted
         )
-        if previous is None:
-            return None, 0.0, 0.0
+        # A VPN, proxy or declared region puts the exit, not the person, on the map.
+        if previous is None or previous.trusted or trusted:
+            return previous, 0.0, 0.0
         hours = (facts.time - previous.time).total_seconds() / 3600
         km, speed = travel_kmh(previous.coordinates, facts.coordinates, hours)
         return previous, km, speed
@@ -309,8 +310,10 @@ class IdentityState:
         off_schedule = _off_schedule(facts)
         window.off_schedule += off_schedule
         window.rare_hour += rare_hour or off_schedule
-        window.max_behaviors = max(window.max_behaviors, len(facts.positive_behaviors))
-        window.max_risk = max(window.max_risk, facts.risk_level)
+        if not facts.expected_network:
+            # Okta's novelty signals on an organisation-owned network are expected.
+            window.max_behaviors = max(window.max_behaviors, len(facts.positive_behaviors))
+            window.max_risk = max(window.max_risk, facts.risk_level)
         window.max_speed = max(window.max_speed, speed)
 
         identity = facts.identity

@@ -23,7 +23,7 @@ TIER_THRESHOLDS: tuple[tuple[float, Tier], ...] = (
 
 @dataclass
 class EnsembleWeights:
-    model: float = 1.0
+    model: float = 0.8
     rules: dict[str, float] = field(default_factory=dict)
 
     def rule_weight(self, rule_id: str) -> float:

@@ -132,8 +132,14 @@ def okta_threat_signal(obs: Observation):
         # Okta's risk is mostly novelty; for an identity without history everything
         # is new, so alone it does not justify suspending anyone.
         severity = "high" if obs.baseline_mature else "medium"
+        if facts.expected_network:
+            # The place Okta found anomalous is a network the organisation owns.
+            severity = "low"
         return severity, f"Okta rated the sign-in risk HIGH{reasons}", (facts.uuid,)
-    if "Velocity" in facts.positive_behaviors or "Velocity Behavior" in facts.positive_behaviors:
+    # Okta judges velocity on people's sign-ins; agents with replicas in several
+    # regions trip it by design.
+    velocity = {"Velocity", "Velocity Behavior"} & set(facts.positive_behaviors)
+    if velocity and facts.identity.kind == HUMAN:
         return "medium", "Okta flagged velocity (implausible travel)", (facts.uuid,)
     return None
 
@@ -194,7 +200,10 @@ def agent_off_schedule(obs: Observation):
 def client_mismatch(obs: Observation):
     facts = obs.facts
     kind = facts.identity.kind
-    if kind == AI_AGENT and facts.ua_class in {"browser", "tool"}:
+    # Agents that drive a browser exist; what matters is a client the agent's
+    # history does not know (or any, while it has no history yet).
+    novel_client = obs.new_ua_family or not obs.baseline_mature
+    if kind == AI_AGENT and facts.ua_class in {"browser", "tool"} and novel_client:
         what = "a browser" if facts.ua_class == "browser" else f"the desktop tool {facts.ua_family}"
         return None, (
             f"agent credential used from {what} ({(facts.user_agent or '')[:60]}) at "
