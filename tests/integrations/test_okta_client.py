@@ -6,12 +6,14 @@ import time
 
 import httpx
 import pytest
-from conftest import FAST_RETRY
+
 from pydantic import SecretStr
 from standins.okta import Fault, OktaStandIn
 
 from integrations.okta import OktaClient, OktaError, RetryPolicy
 from integrations.okta_auth import ServiceAppAuth, SswsAuth
+
+FAST_RETRY = RetryPolicy(attempts=4, backoff_initial=0.01, backoff_max=0.05, rate_limit_max_wait=2.0)
 
 
 def test_actions_reach_okta_with_the_documented_requests(okta, okta_client):
