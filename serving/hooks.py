@@ -34,7 +34,11 @@ def hook_router(settings: Settings) -> APIRouter:
         summary="Okta Event Hook verification",
         description="Okta's one-time check when the hook is registered or verified: "
         f"echoes the `{CHALLENGE_HEADER}` header.",
-        responses={400: error(f"No {CHALLENGE_HEADER} header"), **UNAUTHORIZED},
+        responses={
+            400: error(f"No {CHALLENGE_HEADER} header"),
+            422: error(f"The {CHALLENGE_HEADER} header is unreadable"),
+            **UNAUTHORIZED,
+        },
     )
     async def verify(
         challenge: Annotated[

@@ -86,9 +86,19 @@ _WRAPPED_SCHEMA: dict[str, Any] = {
     "title": "WrappedEvents",
     "description": "Events under `event` or `events`, as objects or as JSON text "
     "(what a Zapier field mapped from an earlier step holds).",
+    "anyOf": [{"required": ["event"]}, {"required": ["events"]}],
     "properties": {
-        "event": {"description": "One LogEvent, or its JSON text"},
-        "events": {"description": "A list of LogEvents, or its JSON text"},
+        "event": {
+            "description": "One LogEvent, or its JSON text",
+            "anyOf": [LOG_EVENT_SCHEMA, {"type": "string", "minLength": 2}],
+        },
+        "events": {
+            "description": "A list of LogEvents, or its JSON text",
+            "anyOf": [
+                {"type": "array", "items": LOG_EVENT_SCHEMA, "minItems": 1},
+                {"type": "string", "minLength": 2},
+            ],
+        },
     },
 }
 

@@ -23,7 +23,11 @@ IdentityId = Annotated[str, Path(min_length=1, max_length=255, description="Okta
     "/v1/identities/{identity_id}",
     response_model=IdentityAnswer,
     summary="An identity: kind, map entry, recent risk and open incident",
-    responses={404: error("Nothing is known of this identity"), **KEY_ERRORS},
+    responses={
+        404: error("Nothing is known of this identity"),
+        422: error("The identity id is empty or too long"),
+        **KEY_ERRORS,
+    },
 )
 async def identity(request: Request, identity_id: IdentityId) -> dict[str, Any]:
     service: ScoringService = request.app.state.service
@@ -111,7 +115,11 @@ async def incidents(
     "/v1/incidents/{incident_id}",
     response_model=IncidentAnswer,
     summary="One incident with its evidence and audit trail",
-    responses={404: error("No incident has this id"), **KEY_ERRORS},
+    responses={
+        404: error("No incident has this id"),
+        422: error("The incident id is not a positive whole number"),
+        **KEY_ERRORS,
+    },
 )
 async def incident(
     request: Request,
