@@ -88,22 +88,37 @@ def run(samples: int) -> dict[str, float]:
         create_schema(engine)
         sessions = make_session_factory(engine)
         settings = Settings(
-            home=Path(home), response_mode="enforce", watch_poll_interval_s=0, _env_file=None
+            home=Path(home),
+            response_mode="enforce",
+            watch_poll_interval_s=0,
+            _env_file=None,
         )
         client = OktaClient(
             org_url=okta.url, auth=SswsAuth(token=SecretStr(okta.token)), timeout=5.0
         )
         desk = JiraTicketDesk(
-            url=jira.url, user=jira.user, token=SecretStr(jira.token), project="SEC",
-            issue_type="Task", timeout=5.0, max_retries=0,
+            url=jira.url,
+            user=jira.user,
+            token=SecretStr(jira.token),
+            project="SEC",
+            issue_type="Task",
+            timeout=5.0,
+            max_retries=0,
         )
         executor = Executor(
-            sessions=sessions, okta=client, desk=desk, notifier=LocalNotifier(),
+            sessions=sessions,
+            okta=client,
+            desk=desk,
+            notifier=LocalNotifier(),
             limits=ExecutorLimits(breaker_max_per_hour=10 * samples + 100),
         )
         watcher = Watcher(
-            settings=settings, detector=detector, deployment=None,
-            policy=ResponsePolicy(), sessions=sessions, executor=executor,
+            settings=settings,
+            detector=detector,
+            deployment=None,
+            policy=ResponsePolicy(),
+            sessions=sessions,
+            executor=executor,
         )
         arrived: dict[str, float] = {}
         original_page = client.logs_page
@@ -129,7 +144,9 @@ def run(samples: int) -> dict[str, float]:
         for person in range(samples):
             okta.add_log_events([_threat(person)])
             watcher.poll(source=client, since=since, max_polls=1)
-        suspended = sum(1 for user in okta.users.values() if user["status"] == "SUSPENDED")
+        suspended = sum(
+            1 for user in okta.users.values() if user["status"] == "SUSPENDED"
+        )
         executor.close()
         client.close()
         engine.dispose()

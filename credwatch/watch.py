@@ -61,7 +61,10 @@ class WatchReport:
     polls: int = 0
 
     def summary(self) -> str:
-        done = ", ".join(f"{n} {what}" for what, n in sorted(self.outbox.items())) or "none"
+        done = (
+            ", ".join(f"{n} {what}" for what, n in sorted(self.outbox.items()))
+            or "none"
+        )
         return (
             f"{self.events} events scored, {self.detections} detections at "
             f"{MIN_INCIDENT_TIER} or above, {len(self.incidents)} incidents; "
@@ -103,7 +106,10 @@ class Watcher:
         """Replay files in event time; `speed` X is X times real time, 0 flat out."""
         events = sorted(
             read_events(list(paths), quarantine=None),
-            key=lambda event: (event.published is None, event.published or datetime.min),
+            key=lambda event: (
+                event.published is None,
+                event.published or datetime.min,
+            ),
         )
         started = time.monotonic()
         first = next((event.published for event in events if event.published), None)
@@ -164,7 +170,9 @@ class Watcher:
         self.report.events += 1
         scored = self._scorer.score_event(event)
         detection = scored.detection if scored is not None else None
-        if detection is None or tier_rank(detection.tier) < tier_rank(MIN_INCIDENT_TIER):
+        if detection is None or tier_rank(detection.tier) < tier_rank(
+            MIN_INCIDENT_TIER
+        ):
             if cursor is not None:
                 self._unmarked.append(event.uuid)
                 if len(self._unmarked) >= MARK_BATCH:
@@ -175,10 +183,16 @@ class Watcher:
         if queued:
             self._drain()
 
-    def _respond(self, detection: Detection, event: LogEvent, *, cursor: str | None) -> bool:
+    def _respond(
+        self, detection: Detection, event: LogEvent, *, cursor: str | None
+    ) -> bool:
         now = self._clock()
         with self._sessions() as session:
-            cited = [self._recent[uuid] for uuid in detection.event_ids if uuid in self._recent]
+            cited = [
+                self._recent[uuid]
+                for uuid in detection.event_ids
+                if uuid in self._recent
+            ]
             keep_evidence(session, identity_id=detection.identity_id, events=cited)
             outcome = respond(
                 detection=detection,
@@ -202,7 +216,9 @@ class Watcher:
         if not self._unmarked:
             return
         with self._sessions() as session:
-            mark_handled(session, uuids=list(self._unmarked), name=cursor, now=self._clock())
+            mark_handled(
+                session, uuids=list(self._unmarked), name=cursor, now=self._clock()
+            )
             session.commit()
         self._unmarked.clear()
 

@@ -74,17 +74,13 @@ class TicketDesk(Protocol):
         """False for the embedded default, which keeps incidents local."""
         ...
 
-    def find_ticket(self, label: str) -> TicketRef | None:
-        ...
+    def find_ticket(self, label: str) -> TicketRef | None: ...
 
-    def open_ticket(self, draft: TicketDraft) -> TicketRef:
-        ...
+    def open_ticket(self, draft: TicketDraft) -> TicketRef: ...
 
-    def add_comment(self, key: str, text: str) -> None:
-        ...
+    def add_comment(self, key: str, text: str) -> None: ...
 
-    def set_priority(self, key: str, level: PriorityLevel) -> None:
-        ...
+    def set_priority(self, key: str, level: PriorityLevel) -> None: ...
 
 
 class LocalDesk:
@@ -157,7 +153,9 @@ class JiraTicketDesk:
 
     def find_ticket(self, label: str) -> TicketRef | None:
         jql = f'project = "{self._project}" AND labels = "{label}" ORDER BY created ASC'
-        found = self._call("search", lambda jira: jira.search_issues(jql, maxResults=1, fields="key"))
+        found = self._call(
+            "search", lambda jira: jira.search_issues(jql, maxResults=1, fields="key")
+        )
         for issue in found:
             return TicketRef(key=issue.key, url=self.browse_url(issue.key))
         return None
@@ -221,7 +219,9 @@ class JiraTicketDesk:
         }
         if draft.assignee:
             fields["assignee"] = (
-                {"accountId": draft.assignee} if self.is_cloud else {"name": draft.assignee}
+                {"accountId": draft.assignee}
+                if self.is_cloud
+                else {"name": draft.assignee}
             )
         return fields
 
@@ -240,7 +240,9 @@ class JiraTicketDesk:
             factory = self._client_factory
         secret = self._token.get_secret_value()
         auth: dict[str, Any] = (
-            {"basic_auth": (self._user, secret)} if self._user else {"token_auth": secret}
+            {"basic_auth": (self._user, secret)}
+            if self._user
+            else {"token_auth": secret}
         )
         try:
             return factory(

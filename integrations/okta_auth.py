@@ -174,7 +174,9 @@ class ServiceAppAuth:
                 and not self._use_dpop
                 and self._dpop_mode == "auto"
             ):
-                logger.info("Okta requires DPoP for client %s; using it", self._client_id)
+                logger.info(
+                    "Okta requires DPoP for client %s; using it", self._client_id
+                )
                 self._use_dpop = True
                 continue
             raise _token_failure(response, error)
@@ -199,9 +201,7 @@ class ServiceAppAuth:
         try:
             return self._http.post(self._token_url, data=form, headers=headers)
         except httpx.TimeoutException:
-            raise OktaError(
-                "Okta token request timed out", retryable=True
-            ) from None
+            raise OktaError("Okta token request timed out", retryable=True) from None
         except httpx.TransportError as exc:
             raise OktaError(
                 f"Okta token request failed: {type(exc).__name__}", retryable=True
@@ -217,7 +217,9 @@ class ServiceAppAuth:
             raise OktaError(
                 "Okta token response is not an OAuth token", status=200
             ) from None
-        scheme: Literal["Bearer", "DPoP"] = "DPoP" if kind.lower() == "dpop" else "Bearer"
+        scheme: Literal["Bearer", "DPoP"] = (
+            "DPoP" if kind.lower() == "dpop" else "Bearer"
+        )
         logger.debug("Okta access token for %s (%s)", self._client_id, scheme)
         return _Token(
             value=value,
@@ -289,7 +291,9 @@ def _algorithm_for(key: Any) -> str:
     if isinstance(key, rsa.RSAPrivateKey):
         return "RS256"
     if isinstance(key, ec.EllipticCurvePrivateKey):
-        return {256: "ES256", 384: "ES384", 521: "ES512"}.get(key.curve.key_size, "ES256")
+        return {256: "ES256", 384: "ES384", 521: "ES512"}.get(
+            key.curve.key_size, "ES256"
+        )
     raise NotConfigured("the Okta private key must be an RSA or EC key")
 
 
@@ -317,7 +321,9 @@ def _oauth_error(response: httpx.Response) -> str | None:
         body = response.json()
     except ValueError:
         return None
-    return str(body.get("error")) if isinstance(body, dict) and body.get("error") else None
+    return (
+        str(body.get("error")) if isinstance(body, dict) and body.get("error") else None
+    )
 
 
 def _token_failure(response: httpx.Response, error: str | None) -> OktaError:

@@ -34,8 +34,7 @@ class Notice:
 
 class Notifier(Protocol):
     @property
-    def configured(self) -> bool:
-        ...
+    def configured(self) -> bool: ...
 
     def notify(self, notice: Notice) -> str:
         """Send the notice; returns a short description of what was done."""
@@ -82,7 +81,9 @@ class WebhookNotifier:
         try:
             response = self._http.post(self._url.get_secret_value(), json=payload)
         except httpx.TimeoutException:
-            raise ServiceError(f"{self._style} webhook timed out", retryable=True) from None
+            raise ServiceError(
+                f"{self._style} webhook timed out", retryable=True
+            ) from None
         except httpx.TransportError as exc:
             raise ServiceError(
                 f"{self._style} webhook failed: {type(exc).__name__}", retryable=True
@@ -94,10 +95,16 @@ class WebhookNotifier:
                 status=status,
                 retryable=status == 429 or status >= 500,
             )
-        return f"notified through the {self._style} webhook (HTTP {response.status_code})"
+        return (
+            f"notified through the {self._style} webhook (HTTP {response.status_code})"
+        )
 
     def _payload(self, notice: Notice) -> dict[str, Any]:
-        link = f"\n{notice.link}" if notice.link else "\n(no ticket link: Jira is not configured)"
+        link = (
+            f"\n{notice.link}"
+            if notice.link
+            else "\n(no ticket link: Jira is not configured)"
+        )
         if self._style == "slack":
             return {"text": f"*{notice.title}*\n{notice.text}{link}"}
         if self._style == "teams":
@@ -119,7 +126,9 @@ class WebhookNotifier:
                 ]
             return card
         event: dict[str, Any] = {
-            "routing_key": self._routing_key.get_secret_value() if self._routing_key else "",
+            "routing_key": self._routing_key.get_secret_value()
+            if self._routing_key
+            else "",
             "event_action": "trigger",
             "dedup_key": notice.dedup_key,
             "payload": {

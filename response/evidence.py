@@ -87,5 +87,7 @@ def evidence_for(session: Session, event_ids: list[str]) -> list[dict[str, Any]]
     rows = session.scalars(
         select(EvidenceEvent).where(EvidenceEvent.uuid.in_(event_ids[:500]))
     ).all()
-    rows = sorted(rows, key=lambda row: (row.published is None, row.published, row.uuid))
+    rows = sorted(
+        rows, key=lambda row: (row.published is None, row.published, row.uuid)
+    )
     return [dict(row.summary) for row in rows]

@@ -166,7 +166,12 @@ class Executor:
         """Carry out one entry; returns what became of it."""
         now = self._clock()
         with self._sessions() as session:
-            if not claim(session, entry_id, now=now, lease=timedelta(seconds=self._limits.lease_s)):
+            if not claim(
+                session,
+                entry_id,
+                now=now,
+                lease=timedelta(seconds=self._limits.lease_s),
+            ):
                 session.rollback()
                 return "busy"
             entry = session.get(OutboxEntry, entry_id)
@@ -207,7 +212,9 @@ class Executor:
 
     # Deciding.
 
-    def _prepare(self, session: Session, entry: OutboxEntry, now: datetime) -> _Work | str:
+    def _prepare(
+        self, session: Session, entry: OutboxEntry, now: datetime
+    ) -> _Work | str:
         incident = session.get(Incident, entry.incident_id)
         if incident is None:
             entry.state = "cancelled"
@@ -231,7 +238,9 @@ class Executor:
             return self._prepare_escalation(session, entry, action, incident, now)
         if action.kind == "notify_owner":
             return self._prepare_notice(session, entry, action, incident, now)
-        return self._settle(entry, action, "recorded: nothing to send for this action", now)
+        return self._settle(
+            entry, action, "recorded: nothing to send for this action", now
+        )
 
     def _prepare_okta(
         self, session: Session, entry: OutboxEntry, action: Action, now: datetime
@@ -317,7 +326,11 @@ class Executor:
                 outcome += f"; Jira refused {', '.join(ref.dropped)} (left out)"
             return _Result(outcome=outcome, ticket=ref, responses=[{"key": ref.key}])
 
-        request = {**action.request, "summary": draft.summary, "priority": draft.priority}
+        request = {
+            **action.request,
+            "summary": draft.summary,
+            "priority": draft.priority,
+        }
         return _Work(request=request, reason=action.reason, perform=perform)
 
     def _prepare_escalation(
@@ -399,7 +412,9 @@ class Executor:
                 return self._defer(entry, now)
             entry.state = "done"
             return "done"
-        if opened is not None and ensure_utc(opened.updated_at) >= ensure_utc(entry.created_at):
+        if opened is not None and ensure_utc(opened.updated_at) >= ensure_utc(
+            entry.created_at
+        ):
             # The ticket was written after this comment was queued: it says it already.
             entry.state = "done"
             return "done"
@@ -414,7 +429,12 @@ class Executor:
             return _Result(outcome=f"commented on {key}")
 
         return _Work(
-            request={"service": "jira", "ticket": key, "comment": text, "priority": priority},
+            request={
+                "service": "jira",
+                "ticket": key,
+                "comment": text,
+                "priority": priority,
+            },
             reason="later evidence or a held action on an incident with a ticket",
             perform=perform,
         )
@@ -434,7 +454,9 @@ class Executor:
         entry.next_attempt_at = now + timedelta(seconds=self._limits.defer_s)
         return "deferred"
 
-    def _settle(self, entry: OutboxEntry, action: Action, outcome: str, now: datetime) -> str:
+    def _settle(
+        self, entry: OutboxEntry, action: Action, outcome: str, now: datetime
+    ) -> str:
         action.status = "done"
         action.outcome = outcome
         action.updated_at = now
@@ -508,7 +530,11 @@ class Executor:
             label = "retrying"
         else:
             entry.state = "dead"
-            why = "refused" if not retryable else f"gave up after {entry.attempts} attempts"
+            why = (
+                "refused"
+                if not retryable
+                else f"gave up after {entry.attempts} attempts"
+            )
             outcome = f"failed ({why}): {message}"
             if action is not None:
                 outcome += f"; `credwatch approve {action.id}` tries again"
@@ -521,7 +547,9 @@ class Executor:
         return label
 
 
-def _run_okta_calls(okta: OktaActions, calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _run_okta_calls(
+    okta: OktaActions, calls: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     responses: list[dict[str, Any]] = []
     for call in calls:
         method, path = str(call["method"]), str(call["path"])
@@ -537,7 +565,14 @@ def _run_okta_calls(okta: OktaActions, calls: list[dict[str, Any]]) -> list[dict
             settled = _already_settled(okta, path, error)
             if settled is None:
                 raise
-            responses.append({"method": method, "path": path, "status": error.status, "note": settled})
+            responses.append(
+                {
+                    "method": method,
+                    "path": path,
+                    "status": error.status,
+                    "note": settled,
+                }
+            )
     return responses
 
 
@@ -559,9 +594,15 @@ def _ticket_key(incident: Incident) -> str | None:
     return incident.ticket_url.rstrip("/").rsplit("/", 1)[-1]
 
 
-def executor_for(settings: Any, *, sessions: sessionmaker[Session] | None = None) -> Executor:
+def executor_for(
+    settings: Any, *, sessions: sessionmaker[Session] | None = None
+) -> Executor:
     """The executor wired to the services the settings configure."""
-    from integrations.factory import desk_from_settings, notifier_from_settings, okta_from_settings
+    from integrations.factory import (
+        desk_from_settings,
+        notifier_from_settings,
+        okta_from_settings,
+    )
     from response.flows import session_factory
 
     return Executor(

@@ -82,7 +82,9 @@ def drop(
     return action
 
 
-def _waiting(session: Session, action_id: int | str) -> tuple[Action, OutboxEntry | None]:
+def _waiting(
+    session: Session, action_id: int | str
+) -> tuple[Action, OutboxEntry | None]:
     text = str(action_id).strip().lstrip("#")
     action = session.get(Action, int(text)) if text.isdigit() else None
     if action is None:

@@ -51,9 +51,7 @@ def incident_label(incident_id: int) -> str:
     return f"credwatch-incident-{incident_id}"
 
 
-def ticket_level(
-    *, tier: str, requested: str | None, held: bool
-) -> PriorityLevel:
+def ticket_level(*, tier: str, requested: str | None, held: bool) -> PriorityLevel:
     """The highest of: the tier's level, the policy's priority, critical when held."""
     level = TIER_LEVEL.get(tier, "normal")
     if requested == "urgent" and LEVELS.index(level) < LEVELS.index("urgent"):
@@ -128,7 +126,9 @@ def _identity(
     owner: str | None,
     evidence: list[dict[str, Any]],
 ) -> str:
-    apps = sorted({str(app) for item in evidence for app in item.get("apps") or [] if app})
+    apps = sorted(
+        {str(app) for item in evidence for app in item.get("apps") or [] if app}
+    )
     lines = [
         "Identity",
         f"- id: {incident['identity_id']} ({incident['identity_kind']}, Okta {target.get('type', 'user')})",
@@ -147,14 +147,15 @@ def _held(held: list[dict[str, Any]]) -> str:
         return ""
     lines = ["Held by the circuit breaker (waiting for a person)"]
     for action in held:
-        lines.append(
-            f"- {action['kind']} (action {action['id']}): {action['outcome']}"
-        )
+        lines.append(f"- {action['kind']} (action {action['id']}): {action['outcome']}")
     return "\n".join(lines)
 
 
 def _detections(incident: dict[str, Any]) -> str:
-    lines = ["Detections and reasons", f"- rules: {', '.join(incident['rules']) or 'model only'}"]
+    lines = [
+        "Detections and reasons",
+        f"- rules: {', '.join(incident['rules']) or 'model only'}",
+    ]
     lines.extend(f"- {reason}" for reason in incident["reasons"])
     return "\n".join(lines)
 
@@ -188,7 +189,9 @@ def _events(evidence: list[dict[str, Any]], event_ids: list[str]) -> str:
 
 
 def _timeline(
-    incident: dict[str, Any], evidence: list[dict[str, Any]], actions: list[dict[str, Any]]
+    incident: dict[str, Any],
+    evidence: list[dict[str, Any]],
+    actions: list[dict[str, Any]],
 ) -> str:
     moments: list[tuple[str, str]] = []
     if evidence:
@@ -200,9 +203,13 @@ def _timeline(
         moments.append((incident["last_detected_at"], "latest detection"))
     for action in actions:
         if action["status"] in ("done", "held", "failed", "recorded"):
-            moments.append((action["updated_at"], f"{action['kind']}: {action['status']}"))
+            moments.append(
+                (action["updated_at"], f"{action['kind']}: {action['status']}")
+            )
     moments.sort()
-    return "\n".join(["Timeline (UTC)", *(f"- {when} {what}" for when, what in moments)])
+    return "\n".join(
+        ["Timeline (UTC)", *(f"- {when} {what}" for when, what in moments)]
+    )
 
 
 def _actions(actions: list[dict[str, Any]]) -> str:
@@ -217,7 +224,9 @@ def _actions(actions: list[dict[str, Any]]) -> str:
 
 
 def _remediation(incident: dict[str, Any], target: dict[str, Any]) -> str:
-    kind = "oauth_app" if target.get("type") == "oauth_app" else incident["identity_kind"]
+    kind = (
+        "oauth_app" if target.get("type") == "oauth_app" else incident["identity_kind"]
+    )
     steps = REMEDIATION.get(kind, REMEDIATION["service"])
     urgent = tier_rank(incident["tier"]) >= tier_rank("high")
     head = "Recommended remediation" + (" (urgent)" if urgent else "")
