@@ -29,6 +29,10 @@ from features.identity import AI_AGENT, Identity, IdentityResolver
 
 RECENT_SPAN = timedelta(minutes=10)
 RARE_HOUR_SHARE = 0.002
+# An agent's run of events outside its schedule is sustained work, not a stray
+# retry or clock skew, after this many events or this long.
+SUSTAINED_OFF_SCHEDULE_EVENTS = 5
+SUSTAINED_OFF_SCHEDULE = timedelta(minutes=20)
 SESSIONS_REMEMBERED = 64
 
 
@@ -37,6 +41,7 @@ class SessionTrace:
     """Where a session was first seen, to notice it moving."""
 
     network: str | None
+    country: str | None
     devices: dict[str, str]
     ua_family: str | None
     expected_network: bool
@@ -57,6 +62,23 @@ class SessionTrace:
     def remember(self, device: str | None) -> None:
         if device is not None:
             self.devices.setdefault(device.split(":", 1)[0], device)
+
+
+@dataclass(slots=True)
+class OffScheduleRun:
+    """Consecutive events of an agent outside its declared schedule."""
+
+    first: datetime
+    events: int = 0
+    sustained: bool = False
+    became_sustained: bool = False
+
+    def add(self, moment: datetime) -> None:
+        self.events += 1
+        long_enough = self.events >= 2 and moment - self.first >= SUSTAINED_OFF_SCHEDULE
+        now_sustained = self.events >= SUSTAINED_OFF_SCHEDULE_EVENTS or long_enough
+        self.became_sustained = now_sustained and not self.sustained
+        self.sustained = now_sustained
 
 
 @dataclass(slots=True)
@@ -85,6 +107,8 @@ class Observation:
     travel_kmh: float
     recent: list[EventFacts]
     window_events: int
+    off_schedule_events: int
+    off_schedule_sustained: bool
     usual_hourly_events: float
     busiest_hour: int
     vector: np.ndarray = field(repr=False)
@@ -167,6 +191,7 @@ class IdentityState:
         self.recent: deque[EventFacts] = deque()
         self.sessions: OrderedDict[str, SessionTrace] = OrderedDict()
         self.last_located: Located | None = None
+        self.off_schedule_run: OffScheduleRun | None = None
 
     def observe(self, facts: EventFacts) -> tuple[Observation, Window | None]:
         """Add one event; return its observation and the window it closed, if any."""
@@ -187,6 +212,7 @@ class IdentityState:
         rare_hour = mature and baseline.hour_share(facts.time) < RARE_HOUR_SHARE
 
         session_before = self._trace_session(facts)
+        off_run = self._off_schedule_run(facts)
         previous, km, speed = self._travel(facts)
         recent = self._recent(facts)
 
@@ -215,6 +241,8 @@ class IdentityState:
             travel_kmh=speed,
             recent=recent,
             window_events=window.events,
+            off_schedule_events=off_run.events if off_run else 0,
+            off_schedule_sustained=bool(off_run and off_run.became_sustained),
             usual_hourly_events=usual,
             busiest_hour=baseline.busiest_hour if mature else 0,
             vector=window.vector(usual),
@@ -246,7 +274,8 @@ class IdentityState:
         before = self.sessions.get(facts.session)
         if before is None:
             trace = SessionTrace(
-                facts.network, {}, facts.session_client, facts.expected_network
+                facts.network, facts.country, {}, facts.session_client,
+                facts.expected_network,
             )
             trace.remember(facts.device)
             self.sessions[facts.session] = trace
@@ -255,7 +284,7 @@ class IdentityState:
             return None
         self.sessions.move_to_end(facts.session)
         snapshot = SessionTrace(
-            before.network, dict(before.devices), before.ua_family,
+            before.network, before.country, dict(before.devices), before.ua_family,
             before.expected_network, before.moved,
         )
         before.remember(facts.device)
@@ -276,6 +305,16 @@ class IdentityState:
         hours = (facts.time - previous.time).total_seconds() / 3600
         km, speed = travel_kmh(previous.coordinates, facts.coordinates, hours)
         return previous, km, speed
+
+    def _off_schedule_run(self, facts: EventFacts) -> OffScheduleRun | None:
+        if not _off_schedule(facts):
+            self.off_schedule_run = None
+            return None
+        run = self.off_schedule_run
+        if run is None:
+            run = self.off_schedule_run = OffScheduleRun(first=facts.time)
+        run.add(facts.time)
+        return run
 
     def _recent(self, facts: EventFacts) -> list[EventFacts]:
         recent = self.recent

@@ -21,7 +21,6 @@ IMPOSSIBLE_SPEED_KMH = 900.0
 IMPOSSIBLE_MIN_KM = 500.0
 PUSH_FATIGUE_COUNT = 4
 SPRAY_FAILURES = 5
-OFF_SCHEDULE_SUSTAINED = 5
 RATE_SPIKE_FACTOR = 5.0
 RATE_SPIKE_MIN_EVENTS = 30
 
@@ -108,7 +107,9 @@ def session_context_change(obs: Observation):
     if not changes:
         return None
 
-    severity = "high" if len(changes) > 1 or "device" in changes else "medium"
+    # A session does not cross borders by itself: a move abroad is high on its own.
+    abroad = bool(before.country and facts.country and before.country != facts.country)
+    severity = "high" if len(changes) > 1 or "device" in changes or abroad else "medium"
     reason = (
         f"session {facts.session[:12]}… changed {', '.join(changes)} mid-session, "
         f"now from {_where(facts)}"
@@ -183,16 +184,17 @@ def agent_outside_declared(obs: Observation):
 def agent_off_schedule(obs: Observation):
     facts = obs.facts
     agent = facts.identity.agent
-    if agent is None or agent.schedule is None or agent.schedule.allows(facts.time):
+    if agent is None or agent.schedule is None or not obs.off_schedule_events:
         return None
     # One stray call may be clock skew or a retry; sustained work is not.
-    count = obs.window.off_schedule
-    if count not in (1, OFF_SCHEDULE_SUSTAINED):
+    if obs.off_schedule_sustained:
+        severity, what = "high", f"has worked {obs.off_schedule_events} events in a row"
+    elif obs.off_schedule_events == 1:
+        severity, what = None, f"was active at {facts.time:%a %H:%M} UTC"
+    else:
         return None
-    sustained = count == OFF_SCHEDULE_SUSTAINED
-    what = f"{count} events this hour" if sustained else f"active at {facts.time:%a %H:%M} UTC"
-    return ("high" if sustained else None), (
-        f"agent {agent.name} {what}, outside its schedule "
+    return severity, (
+        f"agent {agent.name} {what} outside its schedule "
         f"({agent.schedule.days} {agent.schedule.hours_utc} UTC)"
     ), (facts.uuid,)
 

@@ -186,3 +186,24 @@ def test_rule_examples(rule_id, build, fires):
         hit = hits[rule_id]
         assert hit.reason and hit.event_ids
         assert hit.severity in {"low", "medium", "high", "critical"}
+
+
+def test_sustained_off_schedule_work_is_high():
+    night = [agent_event(at=timedelta(days=5, hours=-6, minutes=3 * i)) for i in range(6)]
+    stream = FeatureStream(IdentityResolver(parse_deployment_map(AGENT_MAP)))
+    severities = []
+    for event in night:
+        observation, _ = stream.push(event)
+        severities += [hit.severity for hit in evaluate_rules(observation) if hit.rule_id == "agent_off_schedule"]
+
+    assert severities == ["medium", "high"]
+
+
+def test_a_session_moving_abroad_is_high_even_on_the_same_device():
+    events = person_history() + [
+        build_event(session="102LIVE"),
+        build_event(at=timedelta(minutes=30), session="102LIVE", ip="172.105.57.3", asn=63949,
+                    country="United Kingdom", city="London", lat=51.5, lon=-0.12),
+    ]
+
+    assert rule_hits(events)["session_context_change"].severity == "high"
