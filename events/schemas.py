@@ -9,6 +9,7 @@ through the helper properties below.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -270,13 +271,29 @@ class LogEvent(_Part):
 
     @property
     def behaviors(self) -> dict[str, str]:
-        """Okta's behaviour detections, e.g. {"New Device": "POSITIVE"}."""
-        return parse_okta_map(self.debug_data.get("behaviors"))
+        """Okta's behaviour detections, e.g. {"New Device": "POSITIVE"}.
+
+        Okta writes them in `debugData.behaviors` and, on newer events, inside the
+        `logOnlySecurityData` JSON as well; both are read.
+        """
+        found = parse_okta_map(self.debug_data.get("behaviors"))
+        return {**parse_okta_map(self._security_data.get("behaviors")), **found}
 
     @property
     def risk(self) -> dict[str, str]:
         """Okta's risk evaluation, e.g. {"level": "HIGH", "reasons": "New Device"}."""
-        return parse_okta_map(self.debug_data.get("risk"))
+        found = parse_okta_map(self.debug_data.get("risk"))
+        return {**parse_okta_map(self._security_data.get("risk")), **found}
+
+    @property
+    def _security_data(self) -> dict[str, Any]:
+        value = self.debug_data.get("logOnlySecurityData")
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                return {}
+        return value if isinstance(value, dict) else {}
 
     @property
     def risk_level(self) -> str | None:

@@ -22,6 +22,20 @@ MFA_EVENTS = frozenset(
     {"user.authentication.auth_via_mfa", "user.mfa.okta_verify.deny_push"}
 )
 THREAT_EVENTS = frozenset({"security.threat.detected", "user.risk.detect"})
+# Okta's own detections of a stolen session, token or password.
+OKTA_DETECTIONS = {
+    "app.oauth2.token.detect_reuse": "a refresh token replayed",
+    "app.oauth2.as.token.detect_reuse": "a refresh token replayed",
+    "security.session.detect_client_roaming": "a session roaming between clients",
+    "user.session.context.change": "a session's context changing",
+    "security.breached_credential.detected": "a breached password",
+    "user.mfa.attempt_bypass": "an attempt to bypass MFA",
+    "user.account.report_suspicious_activity_by_enduser": "the user reporting activity they did not do",
+}
+SIGN_IN_EVENTS = frozenset(
+    {"user.session.start", "user.authentication.sso", "user.authentication.verify",
+     "user.authentication.auth_via_mfa", "policy.evaluate_sign_on"}
+)
 
 _TOOL_AGENTS = ("curl/", "postmanruntime", "insomnia", "httpie", "wget/")
 _AUTOMATION_AGENTS = (
@@ -49,6 +63,7 @@ class EventFacts:
     network: str | None
     known_network: str | None
     is_proxy: bool
+    asn_org: str | None
     country: str | None
     city: str | None
     coordinates: tuple[float, float] | None
@@ -93,6 +108,7 @@ def extract_facts(
         network=network_key(ip, asn),
         known_network=known_network,
         is_proxy=event.is_proxy,
+        asn_org=event.securityContext.asOrg if event.securityContext else None,
         country=event.country,
         city=event.city,
         coordinates=event.coordinates,

@@ -11,7 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from features.geo_names import country_code
-from features.facts import MFA_EVENTS, PUSH_EVENTS, THREAT_EVENTS, EventFacts
+from features.facts import (
+    MFA_EVENTS,
+    OKTA_DETECTIONS,
+    PUSH_EVENTS,
+    SIGN_IN_EVENTS,
+    THREAT_EVENTS,
+    EventFacts,
+)
 from features.identity import AI_AGENT, HUMAN
 from features.state import Observation
 
@@ -128,6 +135,11 @@ def okta_threat_signal(obs: Observation):
             else "Okta ThreatInsight marked the request as a suspected threat"
         )
         return severity, f"{what} from {_where(facts)}", (facts.uuid,)
+    detection = OKTA_DETECTIONS.get(facts.event_type)
+    if detection is not None:
+        return "high", f"Okta detected {detection} ({facts.event_type}) from {_where(facts)}", (
+            facts.uuid,
+        )
     if facts.risk_level >= 3:
         reasons = f" ({facts.risk_reasons})" if facts.risk_reasons else ""
         # Okta's risk is mostly novelty; for an identity without history everything
@@ -285,6 +297,20 @@ def password_spray_on_agent(obs: Observation):
     ), tuple(item.uuid for item in failures) + (facts.uuid,)
 
 
+def anonymizing_proxy(obs: Observation):
+    facts = obs.facts
+    if not facts.is_proxy or facts.expected_network:
+        return None
+    if facts.event_type not in SIGN_IN_EVENTS and facts.identity.kind == HUMAN:
+        return None
+    # A refused attempt shows the account is targeted, not that it is taken.
+    severity, verb = ("low", "tried to sign in") if facts.failed else (None, "signed in")
+    return severity, (
+        f"{verb} through an anonymising proxy at {_where(facts)}"
+        f"{' (' + facts.asn_org + ')' if facts.asn_org else ''}"
+    ), (facts.uuid,)
+
+
 def _country_declared(declared: list[str], country: str) -> bool:
     return (country_code(country) or country.upper()) in declared
 
@@ -312,6 +338,9 @@ CATALOGUE: tuple[Rule, ...] = (
          "a burst of MFA push prompts or rejections", mfa_push_fatigue),
     Rule("password_spray_on_agent", "MFA and token abuse", "medium",
          "a burst of failed sign-ins on a non-human account", password_spray_on_agent),
+    Rule("anonymizing_proxy", "unexpected place", "medium",
+         "a sign-in through an anonymising proxy the organisation does not own",
+         anonymizing_proxy),
     Rule("okta_threat_signal", "Okta signals", "high",
          "Okta's own ThreatInsight, risk or behaviour detections", okta_threat_signal),
 )

@@ -157,7 +157,19 @@ EXAMPLES = {
                         ip=f"45.9.1.{i}", asn=9009) for i in range(5)], True),
         ("one failure", lambda: [agent_event(result="FAILURE")], False),
     ],
+    "anonymizing_proxy": [
+        ("a person signing in through an anonymising proxy", lambda: [
+            build_event(event_type="user.session.start", ip="185.220.101.4", asn=60729,
+                        securityContext={"asNumber": 60729, "asOrg": "tor exit", "isProxy": True})], True),
+        ("a person on the corporate VPN marked as proxy", lambda: [
+            build_event(event_type="user.session.start", ip="198.51.100.7", asn=64500,
+                        securityContext={"asNumber": 64500, "isProxy": True})], False),
+    ],
     "okta_threat_signal": [
+        ("Okta detected a replayed refresh token", lambda: [build_event(event_type="app.oauth2.token.detect_reuse")], True),
+        ("Okta behaviours in logOnlySecurityData only", lambda: [
+            build_event(debug={"logOnlySecurityData": '{"risk":{"level":"LOW"},"behaviors":{"New Device":"POSITIVE"}}'})],
+         False),
         ("ThreatInsight suspected threat", lambda: [build_event(debug={"threatSuspected": "true"})], True),
         ("Okta risk HIGH", lambda: [build_event(debug={"risk": "{reasons=Anomalous Device, level=HIGH}"})], True),
         ("Okta risk LOW", lambda: [build_event(debug={"risk": "{level=LOW}"})], False),
