@@ -1,9 +1,9 @@
 """The scoring state one server process shares between requests and the hook worker.
 
 `ScoringService` holds the loaded champion (`LoadedModel`: detector, scorer and the
-lock that keeps the scorer's identity state consistent), the uuids of the events
-already scored, and each identity's recent risk. The model is swapped by replacing
-one reference: a request takes the reference once and finishes on that model even
+lock that keeps the scorer's identity state consistent), the events already scored
+(by uuid, time, type, actor and address), and each identity's recent risk. The
+model is swapped by replacing one reference: a request takes the reference once and finishes on that model even
 if a new champion arrives meanwhile.
 
 Identity state lives in this process. Several server processes each keep their
@@ -23,13 +23,12 @@ from credwatch.settings import Settings
 from events.schemas import LogEvent
 from features.deployment import DeploymentMap
 from features.identity import Identity, IdentityResolver
-from features.ordering import order_events
 from models.detector import Detector, EventScore, Scorer
 from models.schemas import Detection, tier_rank
 
 logger = logging.getLogger(__name__)
 
-SEEN_UUIDS = 500_000
+SEEN_EVENTS = 500_000
 IDENTITIES_REMEMBERED = 100_000
 HISTORY_PER_IDENTITY = 50
 
@@ -106,7 +105,7 @@ class ScoringService:
         self.deployment = deployment
         self.resolver = IdentityResolver(deployment)
         self.model: LoadedModel | None = None
-        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._seen: OrderedDict[int, None] = OrderedDict()
         self._records: OrderedDict[str, IdentityRecord] = OrderedDict()
         # Guards the two maps above; always taken inside a model's lock, never around it.
         self._state_lock = threading.Lock()
@@ -148,24 +147,23 @@ class ScoringService:
     def score(
         self, events: Iterable[LogEvent], *, chunk: int | None = None
     ) -> ScoredBatch:
-        """Score events in time order, skipping uuids already scored.
+        """Score events in time order, skipping events already scored.
 
         `chunk` releases the model's lock every so many events, so a large hook
         delivery does not hold up API requests while it is scored.
         """
         model = self.current()
         now = datetime.now(UTC)
-        batch = order_events(events, received_at=now)
-        received = len(batch.events) + batch.duplicates
-        duplicates = batch.duplicates
-        unattributed = 0
+        # Okta delivers late and out of order; identity state wants time order.
+        ordered = sorted(events, key=lambda event: (event.published or now, event.uuid))
+        duplicates = unattributed = 0
         scores: list[EventScore] = []
         fresh: list[LogEvent] = []
-        step = chunk or max(len(batch.events), 1)
-        for start in range(0, len(batch.events), step):
+        step = chunk or max(len(ordered), 1)
+        for start in range(0, len(ordered), step):
             with model.lock:
-                for event in batch.events[start : start + step]:
-                    if not self._first_sight(event.uuid):
+                for event in ordered[start : start + step]:
+                    if not self._first_sight(event):
                         duplicates += 1
                         continue
                     fresh.append(event)
@@ -176,20 +174,23 @@ class ScoringService:
                     scores.append(scored)
                     self._remember(event, scored, model.version, now)
         return ScoredBatch(
-            scores, received, duplicates, unattributed, model.version, fresh
+            scores, len(ordered), duplicates, unattributed, model.version, fresh
         )
 
     def record_of(self, identity_id: str) -> IdentityRecord | None:
         with self._state_lock:
             return self._records.get(identity_id)
 
-    def _first_sight(self, uuid: str) -> bool:
+    def _first_sight(self, event: LogEvent) -> bool:
+        # A repeat matches in uuid, time, type, actor and address; the same uuid
+        # with other content is kept, so a forged copy cannot hide the real event.
+        key = hash((event.uuid, event.published, event.eventType, event.actor_id, event.ip))
         with self._state_lock:
-            if uuid in self._seen:
-                self._seen.move_to_end(uuid)
+            if key in self._seen:
+                self._seen.move_to_end(key)
                 return False
-            self._seen[uuid] = None
-            if len(self._seen) > SEEN_UUIDS:
+            self._seen[key] = None
+            if len(self._seen) > SEEN_EVENTS:
                 self._seen.popitem(last=False)
             return True
 
