@@ -4,6 +4,7 @@
     ├── InvalidEvent            a record that is not an Okta LogEvent
     ├── DeploymentMapError      a deployment map that cannot be loaded
     ├── ModelNotReady           no champion model is registered yet
+    ├── NoTrainingData          training input holds no event to learn from
     └── IntegrationError        an outside service failed after its retries
 
 Messages name the offending input and say what is wrong; they never hold secrets.
@@ -24,6 +25,10 @@ class DeploymentMapError(CredwatchError):
 
 class ModelNotReady(CredwatchError):
     """No model is registered under the champion alias."""
+
+
+class NoTrainingData(CredwatchError):
+    """Training was given no event that names an actor."""
 
 
 class IntegrationError(CredwatchError):

@@ -6,13 +6,14 @@ The CLI and the demo call these; each stage's own package does the work.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 
+from credwatch.errors import NoTrainingData
 from credwatch.settings import Settings
 from events.readers import ReadReport, read_events
 from events.quarantine import QuarantineWriter, quarantine_path_for
@@ -54,19 +55,18 @@ def load_map(path: Path | None, settings: Settings) -> DeploymentMap | None:
     return load_deployment_map(chosen) if chosen else None
 
 
-def read_all(
+def stream_events(
     paths: Sequence[Path],
     *,
     quarantine: QuarantineWriter,
+    report: ReadReport,
     on_event: Progress | None = None,
-) -> tuple[list[LogEvent], ReadReport]:
-    report = ReadReport()
-    events = []
+) -> Iterator[LogEvent]:
+    """The events of the paths, one at a time, so a large export is never all in memory."""
     for event in read_events(paths, quarantine=quarantine, report=report):
-        events.append(event)
         if on_event is not None:
             on_event(1)
-    return events, report
+        yield event
 
 
 def train(
@@ -79,14 +79,16 @@ def train(
     from training.fit import fit_detector
     from training.registry import register_detector
 
+    read = ReadReport()
     with QuarantineWriter(quarantine_path_for(None, settings)) as quarantine:
-        events, read = read_all(paths, quarantine=quarantine, on_event=on_event)
-    if not events:
-        raise ValueError(
-            f"no Okta events in {', '.join(map(str, paths))}; nothing to train on"
-        )
-
-    detector, frame, fit = fit_detector(events, resolver=IdentityResolver(deployment))
+        events = stream_events(paths, quarantine=quarantine, report=read, on_event=on_event)
+        try:
+            detector, frame, fit = fit_detector(events, resolver=IdentityResolver(deployment))
+        except NoTrainingData:
+            raise NoTrainingData(
+                f"no Okta event in {', '.join(map(str, paths))} names an actor; "
+                "nothing to train on"
+            ) from None
     registered = register_detector(
         detector,
         settings=settings,
@@ -134,11 +136,11 @@ def score(
     on_event: Progress | None = None,
 ) -> ScoreResult:
     detector = detector or load_detector(settings)
-    with QuarantineWriter(quarantine_path_for(out, settings)) as quarantine:
-        events, read = read_all(paths, quarantine=quarantine, on_event=on_event)
-
+    read = ReadReport()
     scorer = detector.scorer(IdentityResolver(deployment))
-    detections = scorer.score_batch(events)
+    with QuarantineWriter(quarantine_path_for(out, settings)) as quarantine:
+        events = stream_events(paths, quarantine=quarantine, report=read, on_event=on_event)
+        detections = scorer.score_batch(events)
     if out is not None:
         write_detections(detections, out)
     return ScoreResult(

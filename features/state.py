@@ -398,20 +398,32 @@ class FeatureStream:
         self.baselines = baselines if baselines is not None else {}
         self.states: dict[str, IdentityState] = {}
 
-    def push(
-        self, event: LogEvent, *, when: datetime | None = None
-    ) -> tuple[Observation, Window | None] | None:
-        """Observe one event; None when it names no actor to attribute it to."""
+    def facts_of(self, event: LogEvent, *, when: datetime | None = None) -> EventFacts | None:
+        """The event reduced to its facts; None when it names no actor to attribute it to.
+
+        `when` stands in for `published` where the source redacted it.
+        """
         identity = self.resolver.resolve(event)
         moment = event.published or when
         if identity is None or moment is None:
             return None
+        return extract_facts(event, identity, self.resolver, moment)
+
+    def observe(self, facts: EventFacts) -> tuple[Observation, Window | None]:
+        """Add one event's facts to its identity's state, in time order."""
+        identity = facts.identity
         state = self.states.get(identity.id)
         if state is None:
             baseline = self.baselines.setdefault(identity.id, IdentityBaseline())
             state = self.states[identity.id] = IdentityState(identity, baseline)
-        facts = extract_facts(event, identity, self.resolver, moment)
         return state.observe(facts)
+
+    def push(
+        self, event: LogEvent, *, when: datetime | None = None
+    ) -> tuple[Observation, Window | None] | None:
+        """Observe one event as it arrives; None when it names no actor."""
+        facts = self.facts_of(event, when=when)
+        return None if facts is None else self.observe(facts)
 
     def close_all(self) -> list[Window]:
         """Close every open window, at the end of a batch."""

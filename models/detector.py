@@ -20,7 +20,8 @@ import pandas as pd
 from events.schemas import LogEvent
 from features.baseline import IdentityBaseline
 from features.identity import Identity, IdentityResolver
-from features.ordering import order_events
+from features.facts import EventFacts
+from features.ordering import order_batch
 from features.state import FeatureStream, Observation
 from features.vectors import FEATURE_NAMES
 from models.ensemble import EnsembleWeights, combine, tier_for
@@ -33,6 +34,7 @@ MODEL_REASON_FLOOR = 25.0
 # word on it counts for less until its baseline matures.
 IMMATURE_MODEL_FACTOR = 0.5
 MAX_EVIDENCE_IDS = 200
+BATCH_CHUNK = 20_000
 
 
 class Detector:
@@ -111,10 +113,12 @@ class Scorer:
 
     def score_event(self, event: LogEvent, *, when: datetime | None = None) -> EventScore | None:
         """Score one event as it arrives; None when it names no actor."""
-        observed = self._observe(event, when)
-        if observed is None:
+        self.report.events += 1
+        facts = self.stream.facts_of(event, when=when)
+        if facts is None:
+            self.report.unattributed += 1
             return None
-        observation, hits = observed
+        observation, hits = self._observe(facts)
         kind = np.array([observation.facts.identity.kind])
         model_risk = float(self.detector.model.risk(observation.vector[None, :], kind)[0])
 
@@ -128,24 +132,21 @@ class Scorer:
 
     def score_batch(self, events: Iterable[LogEvent]) -> list[Detection]:
         """Score a whole batch in time order; one detection per window above none."""
-        batch = order_events(events)
+        batch = order_batch(events, stream=self.stream)
+        self.report.events += batch.events
         self.report.duplicates += batch.duplicates
         self.report.undated += batch.undated
+        self.report.unattributed += batch.unattributed
 
-        observed = []
-        for event in batch.events:
-            item = self._observe(event, batch.received_at)
-            if item is not None:
-                observed.append(item)
-        if not observed:
-            return []
-
-        # One model call for every event's window prefix is far cheaper than one each.
-        X = np.vstack([observation.vector for observation, _ in observed])
-        kinds = np.array([observation.facts.identity.kind for observation, _ in observed])
-        model_risks = self.detector.model.risk(X, kinds)
-        for (observation, hits), model_risk in zip(observed, model_risks, strict=True):
-            self._judge(observation, hits, float(model_risk))
+        # One model call per chunk of window prefixes is far cheaper than one each,
+        # and chunks keep the vectors of a million events out of memory at once.
+        for start in range(0, len(batch.facts), BATCH_CHUNK):
+            observed = [self._observe(facts) for facts in batch.facts[start : start + BATCH_CHUNK]]
+            X = np.vstack([observation.vector for observation, _ in observed])
+            kinds = np.array([observation.facts.identity.kind for observation, _ in observed])
+            model_risks = self.detector.model.risk(X, kinds)
+            for (observation, hits), model_risk in zip(observed, model_risks, strict=True):
+                self._judge(observation, hits, float(model_risk))
         return self.detections()
 
     def detections(self) -> list[Detection]:
@@ -157,15 +158,8 @@ class Scorer:
         self.report.detections = len(detections)
         return detections
 
-    def _observe(
-        self, event: LogEvent, when: datetime | None
-    ) -> tuple[Observation, list[Hit]] | None:
-        self.report.events += 1
-        pushed = self.stream.push(event, when=when)
-        if pushed is None:
-            self.report.unattributed += 1
-            return None
-        observation, _closed = pushed
+    def _observe(self, facts: EventFacts) -> tuple[Observation, list[Hit]]:
+        observation, _closed = self.stream.observe(facts)
         hits = evaluate_rules(observation, disabled=self.detector.disabled_rules)
         return observation, hits
 

@@ -9,9 +9,10 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from credwatch.errors import NoTrainingData
 from events.schemas import LogEvent
 from features.identity import IdentityResolver
-from features.ordering import order_events
+from features.ordering import order_batch
 from features.state import FeatureStream
 from features.vectors import FEATURE_NAMES
 from models.detector import Detector
@@ -42,24 +43,18 @@ def fit_detector(
     Returns the detector, the training frame (one row per identity and hour, the
     window's final feature vector) and a report of what was read.
     """
-    batch = order_events(events)
     stream = FeatureStream(resolver)
+    batch = order_batch(events, stream=stream)
     final_vectors: dict[tuple[str, datetime], tuple[np.ndarray, str]] = {}
-    unattributed = 0
-    for event in batch.events:
-        pushed = stream.push(event, when=batch.received_at)
-        if pushed is None:
-            unattributed += 1
-            continue
-        observation, _closed = pushed
-        identity = observation.facts.identity
+    for facts in batch.facts:
+        observation, _closed = stream.observe(facts)
         # The last vector of a window is the whole window's vector.
-        final_vectors[(identity.id, observation.window.start)] = (
-            observation.vector, identity.kind,
+        final_vectors[(facts.identity.id, observation.window.start)] = (
+            observation.vector, facts.identity.kind,
         )
     stream.close_all()
     if not final_vectors:
-        raise ValueError("no event in the training data names an actor; nothing to learn")
+        raise NoTrainingData("no event in the training data names an actor; nothing to learn")
 
     X = np.vstack([vector for vector, _ in final_vectors.values()])
     kinds = np.array([kind for _, kind in final_vectors.values()])
@@ -68,15 +63,14 @@ def fit_detector(
 
     frame = pd.DataFrame(X, columns=list(FEATURE_NAMES))
     frame["identity_kind"] = kinds
-    dated = [event.published for event in batch.events if event.published]
     report = FitReport(
-        events=len(batch.events),
+        events=batch.events,
         duplicates=batch.duplicates,
-        unattributed=unattributed,
+        unattributed=batch.unattributed,
         identities=len(stream.states),
         windows=len(X),
         windows_by_kind={str(k): int(v) for k, v in zip(*np.unique(kinds, return_counts=True), strict=True)},
-        first_event=min(dated) if dated else None,
-        last_event=max(dated) if dated else None,
+        first_event=batch.facts[0].time if batch.facts else None,
+        last_event=batch.facts[-1].time if batch.facts else None,
     )
     return detector, frame, report
