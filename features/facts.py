@@ -11,9 +11,11 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from events.schemas import LogEvent
 from features.deployment import parse_ip
+from features.enrichment import default_enricher
 from features.identity import Identity, IdentityResolver
 
 RISK_LEVELS = {"LOW": 1, "MEDIUM": 2, "HIGH": 3}
@@ -83,6 +85,10 @@ class EventFacts:
     # organisation owns (VPN, proxies, CI), where no alert is due for the network.
     in_declared_network: bool
     expected_network: bool
+    # The AS (and so `network`), or the country, city and coordinates, came from the
+    # offline IP database because Okta gave none.
+    inferred_network: bool = False
+    inferred_place: bool = False
 
     @property
     def session_client(self) -> str | None:
@@ -94,6 +100,17 @@ def extract_facts(
 ) -> EventFacts:
     ip = event.ip
     asn = event.asn
+    as_org = event.securityContext.asOrg if event.securityContext else None
+    country, city, coordinates = event.country, event.city, event.coordinates
+    inferred_network = inferred_place = False
+    if ip and (asn is None or country is None or coordinates is None):
+        # Okta's own enrichment is missing; fill only the gaps.
+        info = default_enricher().lookup(ip)
+        if info is not None:
+            asn, as_org, inferred_network = info.fill_network(asn, as_org)
+            country, city, coordinates, inferred_place = info.fill_place(
+                country, city, coordinates
+            )
     user_agent = event.user_agent
     risk = event.risk
     known_network = resolver.network_name(ip, asn)
@@ -108,10 +125,10 @@ def extract_facts(
         network=network_key(ip, asn),
         known_network=known_network,
         is_proxy=event.is_proxy,
-        asn_org=event.securityContext.asOrg if event.securityContext else None,
-        country=event.country,
-        city=event.city,
-        coordinates=event.coordinates,
+        asn_org=as_org,
+        country=country,
+        city=city,
+        coordinates=coordinates,
         session=event.session_id,
         device=event.device_id,
         user_agent=user_agent,
@@ -129,9 +146,12 @@ def extract_facts(
         risk_reasons=risk.get("reasons"),
         in_declared_network=declared,
         expected_network=declared or known_network is not None,
+        inferred_network=inferred_network,
+        inferred_place=inferred_place,
     )
 
 
+@lru_cache(maxsize=65536)
 def network_key(ip: str | None, asn: int | None) -> str | None:
     """The network an address belongs to: its AS, or its /16 (/48) when Okta gave none."""
     if asn is not None:
@@ -145,6 +165,7 @@ def network_key(ip: str | None, asn: int | None) -> str | None:
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
+@lru_cache(maxsize=4096)
 def user_agent_class(user_agent: str | None) -> str | None:
     """'browser', 'tool' (curl, Postman), 'automation' (SDKs, HTTP libraries), 'other'."""
     if not user_agent:
@@ -159,6 +180,7 @@ def user_agent_class(user_agent: str | None) -> str | None:
     return "other"
 
 
+@lru_cache(maxsize=4096)
 def user_agent_family(user_agent: str | None) -> str | None:
     """A version-free name: 'browser:Chrome', 'python-requests', 'curl'."""
     if not user_agent:
