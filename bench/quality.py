@@ -6,7 +6,10 @@ its IsolationForest alone (every rule off). Reported at tier high and above: rec
 per scenario, false alerts per 1,000 identity-days, look-alikes alerted, PR-AUC over
 identity-hours, and the time from a compromise's first event to its first alert.
 
-    .venv/bin/python -m bench.quality [--seeds 101 102 103] [--people 200] ...
+    .venv/bin/python -m bench.quality [--seeds 201 202 203] [--people 200] ...
+
+The rules' thresholds were tuned by looking at the misses and false alerts of the
+worlds with seeds 7 and 101 to 103; the default seeds are other, fresh worlds.
 """
 
 from __future__ import annotations
@@ -171,7 +174,7 @@ def _ratio(counts: list[int]) -> str:
 
 def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[101, 102, 103])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[201, 202, 203])
     parser.add_argument("--people", type=int, default=200)
     parser.add_argument("--agents", type=int, default=50)
     parser.add_argument("--days", type=int, default=14)
