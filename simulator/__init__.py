@@ -7,7 +7,12 @@ and writes the events, the labels and the deployment map.
 """
 
 from simulator.plan import COMPROMISES, LOOKALIKES, ScenarioCounts
-from simulator.run import DEFAULT_START, SimulationSummary, simulate, test_days_for
+from simulator.run import (
+    DEFAULT_START,
+    SimulationSummary,
+    days_in_test_period,
+    simulate,
+)
 
 __all__ = [
     "COMPROMISES",
@@ -16,5 +21,5 @@ __all__ = [
     "ScenarioCounts",
     "SimulationSummary",
     "simulate",
-    "test_days_for",
+    "days_in_test_period",
 ]
