@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -133,14 +133,26 @@ def import_table_modules() -> None:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create every table and index that does not exist yet.
+    """Bring the schema up to date by running the Alembic migrations.
 
-    This first version creates the schema directly; a migration tool takes over
-    once a released schema has to change in place.
+    A new database gets every table; an older one gets the migrations it lacks; a
+    database made before credwatch had migrations is adopted (credwatch/migrations).
     """
+    from credwatch.migrate import upgrade
+
     import_table_modules()
-    Base.metadata.create_all(engine)
+    upgrade(engine)
     logger.debug("database schema ready at %s", engine.url.render_as_string())
+
+
+def translated_schema(bind: Engine | Connection) -> str | None:
+    """The schema the engine puts unqualified tables in, when it maps them elsewhere.
+
+    Tests on PostgreSQL give each test its own schema through a schema translate
+    map; migrations and their version table must follow it.
+    """
+    mapping = bind.get_execution_options().get("schema_translate_map") or {}
+    return mapping.get(None)
 
 
 def _is_sqlite_memory(url: URL) -> bool:
