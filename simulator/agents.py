@@ -284,10 +284,15 @@ class AgentTraffic:
             person = None  # not hired yet
         if operation in ("create_user", "deactivate_user") or person is None:
             # New hires and leavers from the HR system: not among the simulated staff.
+            # Not cached: each of these users appears once.
             user_id = self.factory.ids.okta_id("00u")
-            user = self._user_target(
-                user_id, f"{user_id.lower()}@example.com", "New Hire"
-            )
+            user = {
+                "id": user_id,
+                "type": "User",
+                "alternateId": f"{user_id.lower()}@example.com",
+                "displayName": "New Hire",
+                "detailEntry": None,
+            }
         else:
             user = self._user_target(person.id, person.login, person.name)
         group, app = rng.choice(self._groups), rng.choice(self._apps)
