@@ -9,6 +9,7 @@ is logged and the current version keeps serving.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 
@@ -48,6 +49,9 @@ class ChampionWatcher:
             if version == previous:
                 return False
             detector, loaded = load_champion(self.settings)
+            # Frozen before it serves, so collections skip the new model's objects.
+            gc.collect()
+            gc.freeze()
             self.service.install(detector, loaded)
             self.metrics.set_model(loaded, previous)
             if previous is not None:

@@ -37,6 +37,12 @@ class IdentityResponse:
         return any(status == "done" for _kind, status in self.actions)
 
 
+def needs_response(detections: Iterable[Detection]) -> bool:
+    """Whether any detection is high enough to open or update an incident."""
+    floor = tier_rank(MIN_INCIDENT_TIER)
+    return any(tier_rank(item.tier) >= floor for item in detections)
+
+
 def respond_to(
     detections: Iterable[Detection],
     *,

@@ -1,15 +1,13 @@
-"""Answering a scoring request: replay check, scoring, response, the flat answer.
-
-Runs in a worker thread: scoring holds the model's lock and the response writes
-to the database, neither of which belongs on the event loop.
-"""
+"""Answering a scoring request: replay check, scoring, response, the flat answer."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
 import orjson
+from starlette.concurrency import run_in_threadpool
 
 from credwatch.keys import KeyInfo
 from credwatch.settings import Settings
@@ -22,7 +20,7 @@ from serving.bodies import BodyError, ScoreRequest
 from serving.idempotency import AnswerStore
 from serving.lookups import incidents_of
 from serving.metrics import Metrics
-from serving.responder import IdentityResponse, respond_to
+from serving.responder import IdentityResponse, needs_response, respond_to
 from serving.service import ScoringService
 
 logger = logging.getLogger(__name__)
@@ -47,8 +45,10 @@ class Answerer:
         self.store = store
         self.metrics = metrics
         self.settings = settings
+        # Requests being answered, by stored-answer key; touched only on the loop.
+        self._running: dict[str, tuple[str, asyncio.Future[bytes]]] = {}
 
-    def answer(
+    async def answer(
         self,
         request: ScoreRequest,
         *,
@@ -56,36 +56,72 @@ class Answerer:
         idempotency_key: str | None,
         request_id: str,
     ) -> tuple[bytes, bool]:
-        """The answer's JSON and whether it is a stored one, replayed."""
+        """The answer's JSON and whether it is a stored one, replayed.
+
+        Runs on the event loop: scoring one event costs a fraction of a
+        millisecond, less than handing it to a thread. Whatever may wait (the
+        database writes of the response, a model lock held by the hook worker, a
+        lookup over the network) goes to a worker thread.
+        """
         if request.identity_id is not None:
             # A question about an identity scores nothing, so it needs no storing.
-            return orjson.dumps(self._identity_answer(request.identity_id, request_id)), False
+            answer = await run_in_threadpool(
+                self._identity_answer, request.identity_id, request_id
+            )
+            return orjson.dumps(answer), False
 
         fingerprint = request.fingerprint()
         if idempotency_key:
             store_key = f"{key.id}:key:{idempotency_key}"
         else:
             store_key = f"{key.id}:events:{fingerprint}"
-        with self.store.lock_for(store_key):
+        if self.store.reads_locally:
             stored = self.store.get(store_key)
-            if stored is not None:
-                if stored.request_hash != fingerprint:
-                    raise BodyError(
-                        422,
-                        "this Idempotency-Key was used before with other events; "
-                        "use a new key for a new request",
-                    )
-                self.metrics.replays.inc()
-                return stored.answer, True
-            content = orjson.dumps(self._score(request, request_id))
-            self.store.put(store_key, fingerprint, content)
-            return content, False
+        else:
+            stored = await run_in_threadpool(self.store.get, store_key)
+        if stored is not None:
+            _check_same_request(stored.request_hash, fingerprint)
+            self.metrics.replays.inc()
+            return stored.answer, True
 
-    def _score(self, request: ScoreRequest, request_id: str) -> dict[str, Any]:
-        batch = self.service.score(request.events)
-        responses = respond_to(
-            batch.detections(), settings=self.settings, deployment=self.service.deployment
-        )
+        running = self._running.get(store_key)
+        if running is not None:
+            # The same request is being answered right now: wait for that answer.
+            running_hash, future = running
+            _check_same_request(running_hash, fingerprint)
+            content = await asyncio.shield(future)
+            self.metrics.replays.inc()
+            return content, True
+
+        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._running[store_key] = (fingerprint, future)
+        try:
+            content = orjson.dumps(await self._score(request, request_id))
+            self.store.put(store_key, fingerprint, content)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved here, so asyncio never warns about it
+            raise
+        else:
+            future.set_result(content)
+        finally:
+            del self._running[store_key]
+        return content, False
+
+    async def _score(self, request: ScoreRequest, request_id: str) -> dict[str, Any]:
+        batch = self.service.score(request.events, wait=False)
+        if batch is None:
+            # The hook worker holds the model: wait for it in a thread, not here.
+            batch = await run_in_threadpool(self.service.score, request.events)
+        assert batch is not None
+        detections = batch.detections()
+        responses = {}
+        if needs_response(detections):
+            responses = await run_in_threadpool(
+                lambda: respond_to(
+                    detections, settings=self.settings, deployment=self.service.deployment
+                )
+            )
         for item in batch.scores:
             self.metrics.scores.labels(item.tier, "api").inc()
         for response in responses.values():
@@ -228,3 +264,12 @@ class Answerer:
         if self.settings.public_url:
             return f"{self.settings.public_url.rstrip('/')}/v1/incidents/{response.incident_id}"
         return None
+
+
+def _check_same_request(stored_hash: str, fingerprint: str) -> None:
+    if stored_hash != fingerprint:
+        raise BodyError(
+            422,
+            "this Idempotency-Key was used before with other events; "
+            "use a new key for a new request",
+        )

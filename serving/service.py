@@ -3,8 +3,8 @@
 `ScoringService` holds the loaded champion (`LoadedModel`: detector, scorer and the
 lock that keeps the scorer's identity state consistent), the events already scored
 (by uuid, time, type, actor and address), and each identity's recent risk. The
-model is swapped by replacing one reference: a request takes the reference once and finishes on that model even
-if a new champion arrives meanwhile.
+model is swapped by replacing one reference: a request takes the reference once
+and finishes on that model even if a new champion arrives meanwhile.
 
 Identity state lives in this process. Several server processes each keep their
 own, which docs/deploy.md spells out.
@@ -145,13 +145,17 @@ class ScoringService:
     # --- scoring ------------------------------------------------------------------
 
     def score(
-        self, events: Iterable[LogEvent], *, chunk: int | None = None
-    ) -> ScoredBatch:
+        self, events: Iterable[LogEvent], *, chunk: int | None = None, wait: bool = True
+    ) -> ScoredBatch | None:
         """Score events in time order, skipping events already scored.
 
         `chunk` releases the model's lock every so many events, so a large hook
-        delivery does not hold up API requests while it is scored.
+        delivery does not hold up API requests while it is scored. With
+        `wait=False` nothing is scored and None is returned when the lock is
+        busy, so the event loop can hand the work to a thread instead of waiting.
         """
+        if not wait and chunk is not None:
+            raise ValueError("a chunked scoring always waits for the lock")
         model = self.current()
         now = datetime.now(UTC)
         # Okta delivers late and out of order; identity state wants time order.
@@ -161,7 +165,9 @@ class ScoringService:
         fresh: list[LogEvent] = []
         step = chunk or max(len(ordered), 1)
         for start in range(0, len(ordered), step):
-            with model.lock:
+            if not model.lock.acquire(blocking=wait):
+                return None
+            try:
                 for event in ordered[start : start + step]:
                     if not self._first_sight(event):
                         duplicates += 1
@@ -173,6 +179,8 @@ class ScoringService:
                         continue
                     scores.append(scored)
                     self._remember(event, scored, model.version, now)
+            finally:
+                model.lock.release()
         return ScoredBatch(
             scores, len(ordered), duplicates, unattributed, model.version, fresh
         )

@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
 PURGE_SECONDS = 3600.0
 # Events scored per hold of the model's lock, so API requests get their turn.
-SCORE_CHUNK = 50
+SCORE_CHUNK = 20
 
 
 class HookWorker:
@@ -141,6 +141,7 @@ class HookWorker:
                 )
             )
         batch = self.service.score(events, chunk=SCORE_CHUNK)
+        assert batch is not None  # a chunked scoring waits for the lock
         responses = respond_to(
             batch.detections(), settings=self.settings, deployment=self.service.deployment
         )
