@@ -29,6 +29,7 @@ TABLE_MODULES: tuple[str, ...] = (
     "response.outbox",
     "response.evidence",
     "events.poller",
+    "feedback.records",
 )
 
 # Stable constraint names, so a later migration tool can address them by name on

@@ -80,7 +80,26 @@ class Settings(BaseSettings):
     outbox_retry_max_s: float = Field(default=900.0, ge=0)
     watch_poll_interval_s: float = Field(default=10.0, ge=0)
     watch_page_limit: int = Field(default=1000, ge=1, le=1000)
+    # Analysts' verdicts from resolved Jira tickets (`credwatch feedback`): read from
+    # the resolution's name, a label (`<prefix><verdict>`), or a custom field.
+    jira_verdict_source: Literal["resolution", "label", "field"] = "resolution"
+    jira_verdict_field: str | None = None
+    jira_verdict_label_prefix: str = "verdict-"
+    # Extra value -> verdict names (JSON), on top of the built-in ones.
+    jira_verdict_values: dict[str, str] = Field(default_factory=dict)
+    jira_feedback_page_size: int = Field(default=50, ge=1, le=100)
+    # An "expected" verdict silences its pattern for this long; 0 turns that off.
+    suppress_expected_hours: float = Field(default=168.0, ge=0)
+    # Rules switched off or re-weighted in every model trained from now on.
+    disabled_rules: str = ""
+    rule_weights: dict[str, float] = Field(default_factory=dict)
+    # Retraining: days of events read, of which the latest are "recent".
+    retrain_days: int = Field(default=28, ge=2)
+    retrain_recent_days: int = Field(default=7, ge=1)
     notion_token: SecretStr | None = None
+    notion_database_id: str | None = None
+    notion_url: str = "https://api.notion.com"
+    notion_version: str = "2025-09-03"
 
     # The scoring service (serving/, docs/deploy.md).
     public_url: str | None = None
@@ -98,7 +117,7 @@ class Settings(BaseSettings):
         # A relative data folder would move with the working directory.
         return path.expanduser().resolve() if path is not None else None
 
-    @field_validator("okta_org_url", "jira_url")
+    @field_validator("okta_org_url", "jira_url", "notion_url")
     @classmethod
     def _https_unless_loopback(cls, url: str | None) -> str | None:
         if url and urlparse(url).scheme != "https" and not _is_loopback_url(url):
@@ -142,6 +161,12 @@ class Settings(BaseSettings):
     @property
     def reports_dir(self) -> Path:
         return self.home / "reports"
+
+    @property
+    def disabled_rule_set(self) -> frozenset[str]:
+        return frozenset(
+            name.strip() for name in self.disabled_rules.split(",") if name.strip()
+        )
 
     def ensure_home(self) -> Path:
         self.home.mkdir(parents=True, exist_ok=True)
