@@ -236,7 +236,10 @@ class LogEvent(_Part):
         if ctx is None:
             return None
         session = ctx.rootSessionId or ctx.externalSessionId
-        return None if _is_placeholder(session) else session
+        # API-token calls carry a per-request transaction id ("trs…"), not a session.
+        if _is_placeholder(session) or session.startswith("trs"):
+            return None
+        return session
 
     @property
     def api_token_id(self) -> str | None:
