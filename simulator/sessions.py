@@ -341,6 +341,8 @@ class SessionClient:
                 ip=ip,
                 network=network,
                 agent=device.agent_on(day),
+                # Okta names the app signed into as the client of an SSO event.
+                client_id=app_id,
                 auth=session_context(session.id),
                 debug={
                     "requestUri": uri,
