@@ -332,6 +332,82 @@ def demo(
              console=out, progress=_progress)
 
 
+db_app = typer.Typer(help="The database's schema: migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _engine():
+    from credwatch.db import make_engine
+
+    return make_engine(_settings().resolved_database_url)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Option(help="Target revision")] = "head") -> None:
+    """Apply the migrations the database lacks (every command also does this at start)."""
+    from credwatch.migrate import current_revision, upgrade
+
+    engine = _engine()
+    try:
+        upgrade(engine, revision)
+        out.print(f"database at revision {current_revision(engine)}")
+    finally:
+        engine.dispose()
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's revision and the newest one."""
+    from credwatch.migrate import current_revision, head_revision
+
+    engine = _engine()
+    try:
+        out.print(f"database at {current_revision(engine) or 'nothing'}; newest is {head_revision()}")
+    finally:
+        engine.dispose()
+
+
+@db_app.command("revision")
+def db_revision(message: Annotated[str, typer.Option("-m", "--message", help="What the migration does")]) -> None:
+    """Draft a migration for model changes (development): review the file it writes."""
+    from credwatch.migrate import make_revision, upgrade
+
+    engine = _engine()
+    try:
+        upgrade(engine)
+        out.print(f"wrote {make_revision(engine, message)}")
+    finally:
+        engine.dispose()
+
+
+audit_app = typer.Typer(help="The tamper-evident audit chain of actions and verdicts.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Check every audit record's hash and link, and each action against its record."""
+    from response.audit_chain import verify
+    from response.flows import session_factory
+
+    with session_factory(_settings())() as session:
+        result = verify(session)
+    if as_json:
+        sys.stdout.write(json.dumps(result.as_dict(), indent=2) + "\n")
+    elif result.ok:
+        out.print(
+            f"audit chain intact: {result.records} records, {result.rows_checked} audited "
+            f"rows match; head {result.head_hash}"
+        )
+    else:
+        if result.fault:
+            out.print(f"audit chain broken at record {result.fault_seq}: {result.fault}")
+        for problem in result.problems:
+            out.print(f"audit trail altered: {problem}")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
 def _report_quarantine(count: int, path: Path | None) -> None:
     if count:
         console.print(f"[yellow]{count} records were not Okta events; quarantined in {path}[/yellow]")

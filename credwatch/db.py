@@ -30,6 +30,7 @@ TABLE_MODULES: tuple[str, ...] = (
     "response.evidence",
     "events.poller",
     "feedback.records",
+    "response.audit_chain",
 )
 
 # Stable constraint names, so a later migration tool can address them by name on
@@ -178,10 +179,12 @@ def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
+            # The timeout first: switching a new database to WAL takes a lock, and
+            # processes starting together would otherwise fail at once on it.
+            cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
             if not in_memory:
                 cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
         finally:
             cursor.close()
 

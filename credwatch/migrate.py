@@ -70,3 +70,18 @@ def downgrade(engine: Engine, revision: str) -> None:
     with engine.connect() as connection:
         with connection.begin():
             command.downgrade(alembic_config(connection), revision)
+
+
+def make_revision(engine: Engine, message: str) -> str:
+    """Write a new migration for what the models declare and the database lacks.
+
+    The database must be at the head revision; the generated file is a draft to
+    read and correct (Alembic cannot see renames, for one).
+    """
+    with engine.connect() as connection:
+        with connection.begin():
+            script = command.revision(
+                alembic_config(connection), message=message, autogenerate=True
+            )
+    assert script is not None and not isinstance(script, list)
+    return str(script.path)
