@@ -13,7 +13,9 @@ from typing import Literal
 from urllib.parse import urlparse
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from credwatch.secret_files import SecretFileSource
 
 
 def _is_loopback_url(url: str) -> bool:
@@ -32,6 +34,24 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CREDWATCH_", env_file=".env", extra="ignore"
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Secrets may also come from files named by CREDWATCH_<NAME>_FILE.
+        return (
+            init_settings,
+            env_settings,
+            SecretFileSource(settings_cls),
+            dotenv_settings,
+            file_secret_settings,
+        )
 
     home: Path = Field(default_factory=lambda: Path.home() / ".credwatch")
     map: Path | None = None
