@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
+
 from simulator.agents import AgentTraffic
 from simulator.clock import DAY, from_ms, to_ms
-from simulator.deploymap import deployment_map
+from simulator.deploymap import deployment_map, left_out
 from simulator.events import Enrichment
 from simulator.people import PersonTraffic
 from simulator.plan import ScenarioCounts
@@ -86,6 +88,7 @@ def simulate(
     start: datetime | None = None,
     history_fraction: float | None = None,
     scenarios: ScenarioCounts | Mapping[str, int] | None = None,
+    stale_map: bool = False,
 ) -> SimulationSummary:
     """Simulate an organisation's Okta System Log and write it into `out`.
 
@@ -94,6 +97,8 @@ def simulate(
     `labels.jsonl`, `lookalikes.jsonl` and `deployment.yaml`. The same arguments
     give the same bytes. `start` is floored to midnight UTC (default
     `DEFAULT_START`); `scenarios` sets how many of each scenario to inject.
+    With `stale_map` the map is out of date (simulator.deploymap) and
+    `map_left_out.json` says what it leaves out.
     """
     if people < 0 or agents < 0:
         raise ValueError("people and agents must be >= 0")
@@ -158,7 +163,13 @@ def simulate(
 
     label_count = write_labels(out / "labels.jsonl", labels.compromises)
     lookalike_count = write_labels(out / "lookalikes.jsonl", labels.lookalikes)
-    write_deployment_map(out / "deployment.yaml", deployment_map(world), seed=seed)
+    write_deployment_map(
+        out / "deployment.yaml", deployment_map(world, stale=stale_map), seed=seed
+    )
+    if stale_map:
+        (out / "map_left_out.json").write_bytes(
+            orjson.dumps(left_out(world), option=orjson.OPT_INDENT_2)
+        )
 
     summary = SimulationSummary(
         out=out,
