@@ -7,6 +7,8 @@ meet a missing field: the first five reasons are repeated as `reason_1` ..
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 MAX_NUMBERED_REASONS = 5
@@ -68,6 +70,28 @@ class ScoreAnswer(BaseModel):
     events_received: int = Field(default=0, ge=0, description="Events in the request")
     events_scored: int = Field(ge=0, description="Events scored now (not seen before and naming an actor)")
     duplicates: int = Field(default=0, ge=0, description="Events skipped because their uuid was scored before")
+
+
+_FIELDS = tuple(ScoreAnswer.model_fields)
+_DEFAULTS = {
+    name: field.get_default(call_default_factory=True)
+    for name, field in ScoreAnswer.model_fields.items()
+    if not field.is_required()
+}
+
+
+def flat_answer(**values: Any) -> dict[str, Any]:
+    """The answer as a dict in the documented field order, reason_1..5 filled in.
+
+    Built from values this service computed itself, so it skips the model's
+    validation, which would cost every request more than the model's scoring.
+    """
+    missing = [name for name in _FIELDS if name not in values and name not in _DEFAULTS]
+    if missing:
+        raise TypeError(f"answer without {', '.join(missing)}")
+    answer = {name: values[name] if name in values else _DEFAULTS[name] for name in _FIELDS}
+    flatten_reasons(answer, list(values.get("reasons") or []))
+    return answer
 
 
 def flatten_reasons(answer: dict[str, object], reasons: list[str]) -> None:

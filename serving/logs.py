@@ -8,10 +8,11 @@ header, a key, a secret or a request body. Every answer carries `X-Request-ID`
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
+import secrets
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 from datetime import UTC, datetime
@@ -42,7 +43,7 @@ class RequestLog:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        request_id = _incoming_request_id(scope) or _new_request_id()
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         status = 500
@@ -65,26 +66,49 @@ class RequestLog:
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             method = scope["method"]
             self.metrics.observe_request(method, route, status, seconds)
-            client = scope.get("client")
-            access_logger.info(
-                "%s %s %d %.2f ms",
-                method,
-                route,
-                status,
-                seconds * 1000,
-                extra={
-                    "fields": {
-                        "request_id": request_id,
-                        "method": method,
-                        "route": route,
-                        "status": status,
-                        "duration_ms": round(seconds * 1000, 3),
-                        "caller": state.get("client"),
-                        "remote": client[0] if client else None,
-                        "model_version": self.model_version(),
-                    }
-                },
-            )
+            if access_logger.isEnabledFor(logging.INFO):
+                self._log(scope, state, request_id, method, route, status, seconds)
+
+    def _log(
+        self,
+        scope: Scope,
+        state: dict,
+        request_id: str,
+        method: str,
+        route: str,
+        status: int,
+        seconds: float,
+    ) -> None:
+        client = scope.get("client")
+        access_logger.info(
+            "%s %s %d %.2f ms",
+            method,
+            route,
+            status,
+            seconds * 1000,
+            extra={
+                "fields": {
+                    "request_id": request_id,
+                    "method": method,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 3),
+                    "caller": state.get("client"),
+                    "remote": client[0] if client else None,
+                    "model_version": self.model_version(),
+                }
+            },
+        )
+
+
+# Unique across processes by the random prefix, and cheaper than a uuid4 per
+# request; request ids need to be distinct, not unguessable.
+_PROCESS_PREFIX = secrets.token_hex(8)
+_request_numbers = itertools.count(1)
+
+
+def _new_request_id() -> str:
+    return f"{_PROCESS_PREFIX}{next(_request_numbers):016x}"
 
 
 def _incoming_request_id(scope: Scope) -> str | None:

@@ -15,7 +15,7 @@ from features.identity import Identity
 from models.detector import EventScore
 from response.flows import policy_for
 from response.policy import describe_action
-from serving.answers import ScoreAnswer, flatten_reasons
+from serving.answers import flat_answer
 from serving.bodies import BodyError, ScoreRequest
 from serving.idempotency import AnswerStore
 from serving.lookups import incidents_of
@@ -206,7 +206,7 @@ class Answerer:
                 deployment_map=self.service.deployment,
                 policy=policy_for(self.settings),
             )
-        answer = ScoreAnswer(
+        return flat_answer(
             request_id=request_id,
             identity_id=identity.id if identity else None,
             identity_kind=identity.kind if identity else None,
@@ -222,15 +222,13 @@ class Answerer:
             incident_url=self._incident_url(response),
             model_version=model_version,
             events_scored=0,
-        ).model_dump()
-        flatten_reasons(answer, reasons)
-        return answer
+        )
 
     def _from_incident(
         self, incident: dict[str, Any], request_id: str, response: IdentityResponse | None
     ) -> dict[str, Any]:
         reasons = list(incident["reasons"])
-        answer = ScoreAnswer(
+        return flat_answer(
             request_id=request_id,
             identity_id=incident["identity_id"],
             identity_kind=incident["identity_kind"],
@@ -252,9 +250,7 @@ class Answerer:
             incident_url=self._incident_url(response),
             model_version=self.service.model_version,
             events_scored=0,
-        ).model_dump()
-        flatten_reasons(answer, reasons)
-        return answer
+        )
 
     def _incident_url(self, response: IdentityResponse | None) -> str | None:
         if response is None or response.incident_id is None:
