@@ -192,6 +192,8 @@ def server(target: str, prepared: Prepared, *, factory: bool) -> Iterator[str]:
     command = [
         sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1",
         "--port", str(port), "--no-access-log", "--log-level", "warning",
+        # As `credwatch serve` runs (serving/server.py).
+        "--loop", "asyncio", "--http", "httptools",
     ]
     if factory:
         command.append("--factory")

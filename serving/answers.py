@@ -20,7 +20,7 @@ ZAPIER_EXAMPLE = {
     "identity_name": "sync-bot",
     "risk": 93.0,
     "tier": "high",
-    "action": "clear_sessions, revoke_tokens, suspend, notify_owner, open_ticket",
+    "action": "revoke_tokens, clear_sessions, suspend, open_ticket",
     "action_taken": False,
     "dry_run": True,
     "reasons": [

@@ -16,6 +16,10 @@ def run(*, host: str, port: int, workers: int = 1, log_level: str = "INFO") -> N
         port=port,
         workers=workers,
         log_config=log_config(log_level),
+        # asyncio's own loop: under uvloop this service's answers stalled for a
+        # second now and then at 64 concurrent connections (bench/serving_bench.py).
+        loop="asyncio",
+        http="httptools",
         # Our middleware writes the one line per request.
         access_log=False,
         # Behind a TLS-terminating proxy, trust its X-Forwarded-* headers (from the
