@@ -63,6 +63,10 @@ _UNREAD_ARCHIVES = {
 }
 _STREAM_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
 _LISTED_KEYS = 8
+# Okta nests an event about six levels deep. Far deeper values would be refused
+# later, when the event is stored (orjson writes at most 254 levels), and would
+# then fail the whole delivery they came in; refuse them here, one by one.
+MAX_NESTING = 64
 
 
 def parse_event(obj: Any) -> LogEvent:
@@ -82,6 +86,11 @@ def parse_event(obj: Any) -> LogEvent:
     """
     if type(obj) is not dict:
         raise InvalidEvent(f"not a JSON object but {_json_type(obj)}")
+    if not _nesting_within(obj, MAX_NESTING):
+        raise InvalidEvent(f"nested more than {MAX_NESTING} levels deep")
+    if not all(type(key) is str for key in obj):
+        # JSON keys are always text; other keys come only from code, not Okta.
+        raise InvalidEvent("an object whose keys are not all strings")
     event: dict[str, Any] = normalise_keys(obj)
 
     event_type = event.get("eventType")
@@ -121,6 +130,18 @@ def parse_event(obj: Any) -> LogEvent:
         return LogEvent.model_validate(repaired)
     except ValidationError as exc:
         raise InvalidEvent(_describe(exc)) from None
+
+
+def _nesting_within(node: Any, levels: int) -> bool:
+    """Whether no object or array inside `node` lies more than `levels` deep."""
+    if levels == 0:
+        return False
+    values = node.values() if type(node) is dict else node
+    for value in values:
+        kind = type(value)
+        if (kind is dict or kind is list) and not _nesting_within(value, levels - 1):
+            return False
+    return True
 
 
 @dataclass(slots=True)

@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 _OKTA_MAP_PAIR = re.compile(r"([^{},=]+?)=([^{},]*)")
 _FRACTION = re.compile(r"\.(\d+)")
+# Okta's System Log postdates this; an earlier `published` is corrupt or forged.
+EARLIEST_PUBLISHED = datetime(2000, 1, 1, tzinfo=UTC)
+# How far ahead of this machine's clock an event may claim to be (clock skew). A
+# later one would move identities' windows into the future and hide what follows.
+FUTURE_TOLERANCE = timedelta(days=1)
 
 
 class _Part(BaseModel):
@@ -309,8 +314,10 @@ def parse_okta_time(value: Any) -> datetime | None:
 
     Returns None for redaction placeholders; raises ValueError for other junk.
     """
-    if value is None or isinstance(value, datetime):
-        return _as_utc(value) if isinstance(value, datetime) else None
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return _in_range(_as_utc(value), value)
     if not isinstance(value, str):
         raise ValueError(f"published must be a timestamp string, got {value!r}")
     text = value.strip()
@@ -321,9 +328,20 @@ def parse_okta_time(value: Any) -> datetime | None:
     # Python reads at most 6 fraction digits; some exports write 9.
     text = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(3, "0"), text, count=1)
     try:
-        return _as_utc(datetime.fromisoformat(text))
-    except ValueError:
+        moment = _as_utc(datetime.fromisoformat(text))
+    except (ValueError, OverflowError):
+        # OverflowError: a time at the edge of the calendar that its offset pushes
+        # past year 1 or 9999.
         raise ValueError(f"published {value!r} is not an ISO-8601 timestamp") from None
+    return _in_range(moment, value)
+
+
+def _in_range(moment: datetime, value: Any) -> datetime:
+    if moment < EARLIEST_PUBLISHED:
+        raise ValueError(f"published {value!r} is before {EARLIEST_PUBLISHED.year}")
+    if moment > datetime.now(UTC) + FUTURE_TOLERANCE:
+        raise ValueError(f"published {value!r} is in the future")
+    return moment
 
 
 def _as_utc(moment: datetime) -> datetime:

@@ -199,8 +199,15 @@ def load_deployment_map(path: str | Path) -> DeploymentMap:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:
         raise DeploymentMapError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise DeploymentMapError(
+            f"{path}: not UTF-8 text (byte offset {exc.start})"
+        ) from None
     except yaml.YAMLError as exc:
         raise DeploymentMapError(f"{path}: not valid YAML: {exc}") from None
+    except RecursionError:
+        # PyYAML composes nested collections recursively.
+        raise DeploymentMapError(f"{path}: nested too deeply to be a map") from None
     return parse_deployment_map(document, source=str(path))
 
 

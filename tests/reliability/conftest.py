@@ -75,3 +75,13 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    from hostile_tally import lines
+
+    summary = lines()
+    if summary:
+        terminalreporter.section("hostile input tried")
+        for line in summary:
+            terminalreporter.write_line(line)

@@ -1,0 +1,288 @@
+"""Hostile input to the event parser: property-based tests and a mutation fuzz run.
+
+Whatever arrives, `parse_event` returns a LogEvent or raises InvalidEvent, and
+`read_event_objects` yields events and quarantines the rest; neither crashes. An
+event it accepts can be summarised and stored (serialised) like any other.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import pytest
+from hostile_tally import count
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from credwatch.errors import InvalidEvent
+from events.readers import ReadReport, parse_event, read_event_objects
+from events.schemas import LogEvent
+from response.evidence import summarise
+
+FUZZ = settings(
+    max_examples=400, deadline=None, database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+BASE_EVENT: dict[str, Any] = {
+    "uuid": "f3b2c1d0-0000-4000-8000-000000000001",
+    "published": "2026-03-02T09:00:00.000Z",
+    "eventType": "user.authentication.sso",
+    "version": "0",
+    "severity": "INFO",
+    "displayMessage": "User single sign on to app",
+    "actor": {"id": "00uALICE", "type": "User", "alternateId": "alice@example.com"},
+    "client": {
+        "ipAddress": "203.0.113.10",
+        "userAgent": {"rawUserAgent": "Mozilla/5.0"},
+        "geographicalContext": {
+            "city": "Denver", "country": "United States",
+            "geolocation": {"lat": 39.7, "lon": -104.9},
+        },
+    },
+    "authenticationContext": {"externalSessionId": "102SESSION"},
+    "outcome": {"result": "SUCCESS"},
+    "securityContext": {"asNumber": 7922, "isp": "Comcast"},
+    "debugContext": {"debugData": {"requestId": "req1", "requestUri": "/app/sso"}},
+    "transaction": {"type": "WEB", "id": "tx1", "detail": {}},
+    "target": [{"id": "0oaAPP", "type": "AppInstance", "displayName": "App"}],
+}
+
+# Values an attacker (or a broken exporter) puts where Okta puts something else.
+NASTY_SCALARS: list[Any] = [
+    None, True, False, 0, -1, 2**63, -(2**63), 2**64 - 1, 1e40, 1e308, -1e308,
+    math.nan, math.inf, -math.inf, "", " ", "\x00", "\u202e", "a" * 100_000,
+    "NaN", "Infinity", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999Z",
+    "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00", "1970-01-01T00:00:00Z",
+    "2026-02-30T00:00:00Z", "2026-03-02 09:00:00", "2026-03-02T09:00:00.123456789Z",
+    (datetime.now(UTC) + timedelta(days=400)).isoformat(),
+    "::1", "fe80::1%eth0", "2001:db8::1", "::ffff:10.0.0.1", "10.0.0.1", "192.168.1.1",
+    "127.0.0.1", "169.254.169.254", "0.0.0.0", "255.255.255.255", "999.1.1.1",
+    "1.2.3.4, 5.6.7.8", "com.okta.event_hook", "{k=v, a=b}", "\U0001f600" * 1000,
+]
+
+
+def deep(levels: int) -> Any:
+    value: Any = "bottom"
+    for level in range(levels):
+        value = {"n": value} if level % 2 else [value]
+    return value
+
+
+NASTY_VALUES: list[Any] = [*NASTY_SCALARS, [], {}, [None], {"": None}, deep(70), deep(300)]
+
+json_scalars = st.one_of(
+    # The integers JSON decoding gives (orjson reads larger ones as floats).
+    st.none(), st.booleans(), st.integers(-(2**63), 2**64 - 1),
+    st.floats(allow_nan=True, allow_infinity=True),
+    # Lone surrogates cannot arrive in JSON (orjson refuses them), so none here.
+    st.text(st.characters(exclude_categories=["Cs"]), max_size=50), st.sampled_from(NASTY_SCALARS),
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda children: st.lists(children, max_size=5)
+    | st.dictionaries(st.text(max_size=12), children, max_size=5),
+    max_leaves=40,
+)
+# Keys an event has, at several depths, for replacing with something hostile.
+EVENT_PATHS: list[tuple[str, ...]] = [
+    ("uuid",), ("published",), ("eventType",), ("actor",), ("actor", "id"),
+    ("actor", "type"), ("client",), ("client", "ipAddress"), ("client", "userAgent"),
+    ("client", "userAgent", "rawUserAgent"), ("client", "geographicalContext"),
+    ("client", "geographicalContext", "geolocation", "lat"),
+    ("client", "geographicalContext", "country"), ("authenticationContext",),
+    ("authenticationContext", "externalSessionId"), ("outcome", "result"),
+    ("securityContext", "asNumber"), ("securityContext", "isProxy"),
+    ("debugContext", "debugData"), ("debugContext", "debugData", "requestUri"),
+    ("transaction", "detail"), ("transaction", "detail", "requestApiTokenId"),
+    ("target",), ("request",), ("version",), ("severity",), ("displayMessage",),
+    ("EVENTTYPE",), ("p_log_type",), ("unknownField",),
+]
+
+
+def with_value(event: dict[str, Any], path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    # Objects along the path are copied; the rest is shared, never changed.
+    copy = dict(event)
+    node = copy
+    for step in path[:-1]:
+        child = node.get(step)
+        node[step] = child = dict(child) if isinstance(child, dict) else {}
+        node = child
+    node[path[-1]] = value
+    return copy
+
+
+def without(event: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any]:
+    copy = dict(event)
+    node = copy
+    for step in path[:-1]:
+        child = node.get(step)
+        if not isinstance(child, dict):
+            return copy
+        node[step] = child = dict(child)
+        node = child
+    node.pop(path[-1], None)
+    return copy
+
+
+def accepted_event_is_usable(event: LogEvent) -> None:
+    """What every later stage does with an event must work on this one too."""
+    for name in ("ip", "actor_id", "user_agent", "session_id", "asn", "country", "city"):
+        getattr(event, name, None)
+    summarise(event)
+    # The event store writes exactly this.
+    orjson.dumps(event.model_dump(mode="json", exclude_unset=True))
+
+
+def parse_once(target: str, value: Any) -> LogEvent | None:
+    try:
+        event = parse_event(value)
+    except InvalidEvent:
+        count(target, "refused")
+        return None
+    accepted_event_is_usable(event)
+    count(target, "accepted")
+    return event
+
+
+@FUZZ
+@given(json_values)
+def test_any_json_value_is_an_event_or_refused(value):
+    parse_once("parse_event: any JSON value", value)
+
+
+@FUZZ
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(EVENT_PATHS), st.one_of(json_values, st.sampled_from(NASTY_VALUES))),
+        min_size=1, max_size=4,
+    ),
+    st.lists(st.sampled_from(EVENT_PATHS), max_size=3),
+)
+def test_an_event_with_hostile_fields_is_an_event_or_refused(replacements, removals):
+    event = BASE_EVENT
+    for path, value in replacements:
+        event = with_value(event, path, value)
+    for path in removals:
+        event = without(event, path)
+    parse_once("parse_event: event with hostile fields", event)
+
+
+@pytest.mark.parametrize("stamp", [
+    "0001-01-01T00:00:00Z", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00",
+    "9999-12-31T23:59:59.999Z", "1999-12-31T23:59:59Z",
+    (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+])
+def test_times_far_in_the_past_or_future_are_refused(stamp):
+    with pytest.raises(InvalidEvent, match="published"):
+        parse_event({**BASE_EVENT, "published": stamp})
+    count("parse_event: far past or future time", "refused")
+
+
+def test_deep_nesting_and_foreign_keys_are_refused():
+    with pytest.raises(InvalidEvent, match="nested more than"):
+        parse_event({**BASE_EVENT, "debugContext": {"debugData": {"x": deep(100)}}})
+    with pytest.raises(InvalidEvent, match="keys are not all strings"):
+        parse_event({**BASE_EVENT, 7: "seven"})
+    count("parse_event: deep nesting, foreign keys", "refused")
+    count("parse_event: deep nesting, foreign keys", "refused")
+
+
+def read_payload(target: str, data: bytes) -> ReadReport:
+    report = ReadReport()
+    events = list(read_event_objects(data, "fuzz", report=report))
+    assert report.events == len(events)
+    for event in events:
+        assert isinstance(event, LogEvent)
+        accepted_event_is_usable(event)
+    count(target, "events read" if events else "nothing read")
+    return report
+
+
+@FUZZ
+@given(st.binary(max_size=4096))
+def test_any_bytes_are_read_or_quarantined(data):
+    read_payload("read_event_objects: random bytes", data)
+
+
+@FUZZ
+@given(st.lists(json_values, max_size=6), st.sampled_from(["lines", "array", "hook", "gzip"]))
+def test_any_json_document_is_read_or_quarantined(values, layout):
+    items = [BASE_EVENT, *values]
+    if layout == "lines":
+        data = b"\n".join(orjson.dumps(v, option=orjson.OPT_SERIALIZE_NUMPY) if _dumpable(v) else b"{" for v in items)
+    else:
+        safe = [v for v in items if _dumpable(v)]
+        document: Any = safe if layout == "array" else {
+            "eventType": "com.okta.event_hook", "eventId": "e", "data": {"events": safe}
+        }
+        data = orjson.dumps(document)
+        if layout == "gzip":
+            data = gzip.compress(data)
+    report = read_payload(f"read_event_objects: JSON documents ({layout})", data)
+    assert report.events >= 1 or report.quarantined >= 1
+
+
+def _dumpable(value: Any) -> bool:
+    try:
+        orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return False
+    return True
+
+
+# A mutation fuzzer: valid payloads, damaged at random in the ways files and
+# bodies get damaged (and the ways attackers damage them), read back.
+
+TOKENS = [
+    b"NaN", b"Infinity", b"-Infinity", b"1e999", b"-0", b"null", b"true", b"[" * 300,
+    b"{" * 40, b"]", b"}", b'"\\ud800"', b'"\\u0000"', b"\xff\xfe", b"\xc0\x80",
+    b'"eventType":"com.okta.event_hook"', b'"published":"9999-12-31T23:59:59Z"',
+    b'"ipAddress":"fe80::1%25eth0"', b'"actor":null', b"\r\n", b"\x1f\x8b\x08", b",",
+    b'"uuid":5', b"12345678901234567890123456789", b'"' + b"a" * 70_000 + b'"',
+]
+
+
+def mutate(data: bytes, rng: random.Random) -> bytes:
+    buffer = bytearray(data)
+    for _ in range(rng.randint(1, 3)):
+        choice = rng.random()
+        at = rng.randrange(len(buffer) + 1)
+        if choice < 0.25 and buffer:
+            buffer[min(at, len(buffer) - 1)] = rng.randrange(256)
+        elif choice < 0.45:
+            del buffer[at : at + rng.randint(1, 40)]
+        elif choice < 0.75:
+            buffer[at:at] = rng.choice(TOKENS)
+        elif choice < 0.9 and buffer:
+            start = rng.randrange(len(buffer))
+            buffer[at:at] = buffer[start : start + rng.randint(1, 200)]
+        else:
+            buffer = buffer[: rng.randrange(len(buffer) + 1)]
+    return bytes(buffer)
+
+
+def seeds() -> list[bytes]:
+    events = [dict(BASE_EVENT, uuid=f"seed-{n}") for n in range(10)]
+    lines = b"\n".join(orjson.dumps(event) for event in events) + b"\n"
+    hook = orjson.dumps({"eventType": "com.okta.event_hook", "eventId": "d1", "data": {"events": events[:3]}})
+    pretty = orjson.dumps(events[:3], option=orjson.OPT_INDENT_2)
+    # JSON Lines twice: damage stays within a line there, so more of it is read.
+    return [lines, lines, hook, pretty, gzip.compress(lines)]
+
+
+def test_fuzz_run_of_damaged_payloads():
+    rng = random.Random(20260310)
+    corpus = seeds()
+    runs = 3000
+    for _ in range(runs):
+        payload = mutate(rng.choice(corpus), rng)
+        read_payload("read_event_objects: mutation fuzz run", payload)
+        if rng.random() < 0.05:
+            # Keep some damaged payloads as seeds, so damage accumulates.
+            corpus.append(payload[:20_000])
