@@ -93,7 +93,9 @@ def prepare(home: Path) -> Prepared:
     map_path.write_text(serving_data.deployment_map_yaml(population))
     history = home / "history.jsonl"
     history.write_bytes(
-        b"".join(orjson.dumps(item) + b"\n" for item in serving_data.history(population))
+        b"".join(
+            orjson.dumps(item) + b"\n" for item in serving_data.history(population)
+        )
     )
     settings = Settings(home=home, map=map_path)
     started = time.perf_counter()
@@ -102,7 +104,10 @@ def prepare(home: Path) -> Prepared:
     )
     logger.warning(
         "trained version %s on %d events (%d windows) in %.1f s",
-        result.version, result.events, result.windows, time.perf_counter() - started,
+        result.version,
+        result.events,
+        result.windows,
+        time.perf_counter() - started,
     )
     # High enough that the limiter never answers 429 during the run.
     key, _ = create_key(settings, "bench", scope="admin", rate_per_minute=100_000_000)
@@ -135,10 +140,13 @@ def measure_in_process(prepared: Prepared, *, events: int = 5_000) -> dict[str, 
         timings.append(time.perf_counter() - started)
 
     forest = detector.model.forest_for("ai_agent")
-    rows = np.random.default_rng(5).gamma(2.0, 2.0, size=(2_000, len(detector.feature_names)))
+    rows = np.random.default_rng(5).gamma(
+        2.0, 2.0, size=(2_000, len(detector.feature_names))
+    )
     packed = _time_each(lambda row: forest.anomaly_score(row[None, :]), rows)
     sklearn = _time_each(
-        lambda row: forest.forest_.score_samples(row[None, :].astype(np.float32)), rows[:300]
+        lambda row: forest.forest_.score_samples(row[None, :].astype(np.float32)),
+        rows[:300],
     )
     return {
         "events": events,
@@ -175,7 +183,9 @@ def ensure_wrk() -> str | None:
         return found
     logger.warning("installing wrk with apt-get")
     subprocess.run(["apt-get", "update", "-qq"], check=False, capture_output=True)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=False, capture_output=True)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "wrk"], check=False, capture_output=True
+    )
     return shutil.which("wrk")
 
 
@@ -190,10 +200,22 @@ def server(target: str, prepared: Prepared, *, factory: bool) -> Iterator[str]:
     """A uvicorn process serving `target` on a loopback port; its base URL."""
     port = _free_port()
     command = [
-        sys.executable, "-m", "uvicorn", target, "--host", "127.0.0.1",
-        "--port", str(port), "--no-access-log", "--log-level", "warning",
+        sys.executable,
+        "-m",
+        "uvicorn",
+        target,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
         # As `credwatch serve` runs (serving/server.py).
-        "--loop", "asyncio", "--http", "httptools",
+        "--loop",
+        "asyncio",
+        "--http",
+        "httptools",
     ]
     if factory:
         command.append("--factory")
@@ -249,18 +271,33 @@ def write_script(prepared: Prepared, folder: Path, *, tag: str, base: int) -> Pa
     path.write_text(
         _LUA
         % {
-            "templates": ", ".join(templates), "key": prepared.key, "tag": tag,
-            "base": base, "step": SECONDS_PER_REQUEST,
+            "templates": ", ".join(templates),
+            "key": prepared.key,
+            "tag": tag,
+            "base": base,
+            "step": SECONDS_PER_REQUEST,
         }
     )
     return path
 
 
-def run_wrk(wrk: str, url: str, script: Path, *, connections: int, seconds: float) -> dict[str, Any]:
+def run_wrk(
+    wrk: str, url: str, script: Path, *, connections: int, seconds: float
+) -> dict[str, Any]:
     result = subprocess.run(
-        [wrk, "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency", "-s", str(script),
-         f"{url}/v1/score"],
-        capture_output=True, text=True, check=True,
+        [
+            wrk,
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds:g}s",
+            "--latency",
+            "-s",
+            str(script),
+            f"{url}/v1/score",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return parse_wrk(result.stdout)
 
@@ -272,7 +309,9 @@ def parse_wrk(output: str) -> dict[str, Any]:
     """Requests/s, p50/p99 latency (ms) and non-2xx count from wrk's output."""
 
     def latency(label: str) -> float:
-        match = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
+        match = re.search(
+            rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE
+        )
         if match is None:
             raise ValueError(f"no {label}% latency in wrk output:\n{output}")
         return round(float(match.group(1)) * _UNITS[match.group(2)], 3)
@@ -288,7 +327,13 @@ def parse_wrk(output: str) -> dict[str, Any]:
 
 
 def measure_http(
-    wrk: str, bare_url: str, score_url: str, prepared: Prepared, folder: Path, *, seconds: float
+    wrk: str,
+    bare_url: str,
+    score_url: str,
+    prepared: Prepared,
+    folder: Path,
+    *,
+    seconds: float,
 ) -> list[dict[str, Any]]:
     rows = []
     base = int(datetime(2026, 3, 3, tzinfo=UTC).timestamp())
@@ -296,11 +341,15 @@ def measure_http(
         # Each run's events start after the previous run's last one.
         start = base + run * 10_000_000
         warm = write_script(prepared, folder, tag=f"w{connections}", base=start)
-        script = write_script(prepared, folder, tag=f"c{connections}", base=start + 5_000_000)
+        script = write_script(
+            prepared, folder, tag=f"c{connections}", base=start + 5_000_000
+        )
         run_wrk(wrk, score_url, warm, connections=connections, seconds=2)
         run_wrk(wrk, bare_url, warm, connections=connections, seconds=2)
         bare = run_wrk(wrk, bare_url, script, connections=connections, seconds=seconds)
-        scored = run_wrk(wrk, score_url, script, connections=connections, seconds=seconds)
+        scored = run_wrk(
+            wrk, score_url, script, connections=connections, seconds=seconds
+        )
         rows.append({"connections": connections, "bare": bare, "score": scored})
         logger.warning("c=%d bare %s score %s", connections, bare, scored)
     return rows
@@ -309,7 +358,9 @@ def measure_http(
 # --- Event Hook -------------------------------------------------------------------
 
 
-def measure_hook(url: str, prepared: Prepared, *, deliveries: int = 5) -> dict[str, Any]:
+def measure_hook(
+    url: str, prepared: Prepared, *, deliveries: int = 5
+) -> dict[str, Any]:
     stream = serving_data.live(prepared.population, seed=47)
     host, port = url.removeprefix("http://").split(":")
     acks = []
@@ -317,18 +368,25 @@ def measure_hook(url: str, prepared: Prepared, *, deliveries: int = 5) -> dict[s
     for n in range(deliveries):
         events = [next(stream) for _ in range(1_000)]
         bodies.append(
-            orjson.dumps({
-                "eventType": "com.okta.event_hook", "eventTypeVersion": "1.0",
-                "cloudEventsVersion": "0.1", "eventId": f"bench-delivery-{n}",
-                "contentType": "application/json", "data": {"events": events},
-            })
+            orjson.dumps(
+                {
+                    "eventType": "com.okta.event_hook",
+                    "eventTypeVersion": "1.0",
+                    "cloudEventsVersion": "0.1",
+                    "eventId": f"bench-delivery-{n}",
+                    "contentType": "application/json",
+                    "data": {"events": events},
+                }
+            )
         )
     started_all = time.perf_counter()
     for body in bodies:
         connection = http.client.HTTPConnection(host, int(port), timeout=10)
         started = time.perf_counter()
         connection.request(
-            "POST", "/v1/okta/events", body=body,
+            "POST",
+            "/v1/okta/events",
+            body=body,
             headers={"Authorization": HOOK_SECRET, "Content-Type": "application/json"},
         )
         response = connection.getresponse()
@@ -353,8 +411,17 @@ def _wait_drained(url: str, timeout: float = 120.0) -> float | None:
     while time.monotonic() < deadline:
         text = urllib.request.urlopen(f"{url}/metrics", timeout=5).read().decode()
         match = re.search(r"^credwatch_hook_queue_depth ([\d.]+)$", text, re.MULTILINE)
-        scored = re.search(r'^credwatch_hook_events_total\{outcome="scored"\} ([\d.]+)$', text, re.MULTILINE)
-        if match and float(match.group(1)) == 0 and scored and float(scored.group(1)) > 0:
+        scored = re.search(
+            r'^credwatch_hook_events_total\{outcome="scored"\} ([\d.]+)$',
+            text,
+            re.MULTILINE,
+        )
+        if (
+            match
+            and float(match.group(1)) == 0
+            and scored
+            and float(scored.group(1)) > 0
+        ):
             return time.perf_counter()
         time.sleep(0.05)
     return None
@@ -379,7 +446,9 @@ def report(results: dict[str, Any]) -> str:
                 f"{bare['p99_ms']} ms | {score['requests_per_s']:,.0f} | {score['p50_ms']} ms | "
                 f"{score['p99_ms']} ms | {ratio:.2f} |"
             )
-        errors = sum(row["score"]["non_2xx"] + row["bare"]["non_2xx"] for row in http_rows)
+        errors = sum(
+            row["score"]["non_2xx"] + row["bare"]["non_2xx"] for row in http_rows
+        )
         lines += ["", f"non-2xx answers during the runs: {errors}", ""]
     else:
         lines += ["HTTP runs skipped (no wrk).", ""]
@@ -404,9 +473,13 @@ def report(results: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per wrk run")
+    parser.add_argument(
+        "--duration", type=float, default=10.0, help="seconds per wrk run"
+    )
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
-    parser.add_argument("--skip-http", action="store_true", help="in-process numbers only")
+    parser.add_argument(
+        "--skip-http", action="store_true", help="in-process numbers only"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
 
@@ -420,9 +493,16 @@ def main(argv: list[str] | None = None) -> int:
             logger.warning("wrk is not installed; HTTP runs skipped")
         with server("serving.app:create_app", prepared, factory=True) as score_url:
             if wrk:
-                with server("bench.serving_bare:app", prepared, factory=False) as bare_url:
+                with server(
+                    "bench.serving_bare:app", prepared, factory=False
+                ) as bare_url:
                     results["http"] = measure_http(
-                        wrk, bare_url, score_url, prepared, folder, seconds=args.duration
+                        wrk,
+                        bare_url,
+                        score_url,
+                        prepared,
+                        folder,
+                        seconds=args.duration,
                     )
             results["hook"] = measure_hook(score_url, prepared)
 

@@ -42,17 +42,30 @@ def actors(*, agents: int = 8, people: int = 24) -> list[Actor]:
     for n in range(agents):
         found.append(
             Actor(
-                id=f"00uAGENT{n:03d}", kind="agent", ip=f"34.82.{n}.10", asn=15169,
-                country="United States", city="The Dalles", lat=45.6, lon=-121.2,
-                user_agent="python-requests/2.31.0", token=f"00TAGENT{n:03d}",
+                id=f"00uAGENT{n:03d}",
+                kind="agent",
+                ip=f"34.82.{n}.10",
+                asn=15169,
+                country="United States",
+                city="The Dalles",
+                lat=45.6,
+                lon=-121.2,
+                user_agent="python-requests/2.31.0",
+                token=f"00TAGENT{n:03d}",
                 network=f"34.82.{n}.0/24",
             )
         )
     for n in range(people):
         found.append(
             Actor(
-                id=f"00uPERSON{n:03d}", kind="person", ip=f"203.0.{n}.10", asn=7922,
-                country="United States", city="Denver", lat=39.74, lon=-104.99,
+                id=f"00uPERSON{n:03d}",
+                kind="person",
+                ip=f"203.0.{n}.10",
+                asn=7922,
+                country="United States",
+                city="Denver",
+                lat=39.74,
+                lon=-104.99,
                 user_agent=BROWSER,
             )
         )
@@ -65,8 +78,8 @@ def deployment_map_yaml(population: list[Actor]) -> str:
         if actor.kind == "agent":
             lines += [
                 f"  - name: bot-{actor.id[-3:]}",
-                f"    match: {{api_token_ids: [\"{actor.token}\"], actor_ids: [\"{actor.id}\"]}}",
-                f"    networks: [\"{actor.network}\"]",
+                f'    match: {{api_token_ids: ["{actor.token}"], actor_ids: ["{actor.id}"]}}',
+                f'    networks: ["{actor.network}"]',
                 "    asns: [15169]",
             ]
     return "\n".join(lines) + "\n"
@@ -77,24 +90,32 @@ def event(actor: Actor, moment: datetime, rng: random.Random) -> dict[str, Any]:
     agent = actor.kind == "agent"
     return {
         "uuid": str(uuid.UUID(int=rng.getrandbits(128))),
-        "published": moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z",
+        "published": moment.strftime("%Y-%m-%dT%H:%M:%S.")
+        + f"{moment.microsecond // 1000:03d}Z",
         "eventType": "user.lifecycle.update" if agent else "user.authentication.sso",
         "version": "0",
         "severity": "INFO",
-        "displayMessage": "Update user profile" if agent else "User single sign on to app",
+        "displayMessage": "Update user profile"
+        if agent
+        else "User single sign on to app",
         "actor": {
-            "id": actor.id, "type": "User", "alternateId": f"{actor.id}@example.com",
+            "id": actor.id,
+            "type": "User",
+            "alternateId": f"{actor.id}@example.com",
             "displayName": actor.id,
         },
         "client": {
             "ipAddress": actor.ip,
             "userAgent": {"rawUserAgent": actor.user_agent},
             "geographicalContext": {
-                "city": actor.city, "country": actor.country,
+                "city": actor.city,
+                "country": actor.country,
                 "geolocation": {"lat": actor.lat, "lon": actor.lon},
             },
         },
-        "authenticationContext": {"externalSessionId": None if agent else f"102{actor.id}"},
+        "authenticationContext": {
+            "externalSessionId": None if agent else f"102{actor.id}"
+        },
         "outcome": {"result": "SUCCESS"},
         "securityContext": {"asNumber": actor.asn, "isp": "Example ISP"},
         "debugContext": {
@@ -106,14 +127,19 @@ def event(actor: Actor, moment: datetime, rng: random.Random) -> dict[str, Any]:
             }
         },
         "transaction": {
-            "type": "WEB", "id": f"tx{rng.getrandbits(32):x}",
+            "type": "WEB",
+            "id": f"tx{rng.getrandbits(32):x}",
             "detail": {"requestApiTokenId": actor.token} if agent else {},
         },
-        "target": [{"id": "00uTARGET", "type": "User", "alternateId": "target@example.com"}],
+        "target": [
+            {"id": "00uTARGET", "type": "User", "alternateId": "target@example.com"}
+        ],
     }
 
 
-def history(population: list[Actor], *, days: int = 10, seed: int = 7) -> Iterator[dict[str, Any]]:
+def history(
+    population: list[Actor], *, days: int = 10, seed: int = 7
+) -> Iterator[dict[str, Any]]:
     """Ordinary traffic over `days` before START, in time order."""
     rng = random.Random(seed)
     moment = START - timedelta(days=days)
@@ -122,7 +148,9 @@ def history(population: list[Actor], *, days: int = 10, seed: int = 7) -> Iterat
             busy = actor.kind == "agent" or 8 <= moment.hour < 18
             if busy and rng.random() < (0.8 if actor.kind == "agent" else 0.3):
                 for _ in range(rng.randint(1, 4)):
-                    yield event(actor, moment + timedelta(minutes=rng.randint(0, 59)), rng)
+                    yield event(
+                        actor, moment + timedelta(minutes=rng.randint(0, 59)), rng
+                    )
         moment += timedelta(hours=1)
 
 

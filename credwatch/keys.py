@@ -122,7 +122,9 @@ def list_keys(settings: Settings) -> list[dict[str, object]]:
         return [key_as_dict(row) for row in rows]
 
 
-def revoke_key(settings: Settings, name: str, *, now: datetime | None = None) -> dict[str, object]:
+def revoke_key(
+    settings: Settings, name: str, *, now: datetime | None = None
+) -> dict[str, object]:
     """Revoke the key called `name`; revoking twice keeps the first time."""
     with _sessions(settings)() as session:
         row = session.scalars(select(ApiKey).where(ApiKey.name == name)).one_or_none()
@@ -141,7 +143,9 @@ def check_key(settings: Settings, key: str) -> KeyInfo | None:
         return None
     digest = hash_key(key)
     with _sessions(settings)() as session:
-        row = session.scalars(select(ApiKey).where(ApiKey.key_hash == digest)).one_or_none()
+        row = session.scalars(
+            select(ApiKey).where(ApiKey.key_hash == digest)
+        ).one_or_none()
         # The lookup is by hash, so timing reveals nothing about the key; the
         # explicit constant-time comparison keeps it that way whatever the index does.
         if row is None or not hmac.compare_digest(row.key_hash, digest):

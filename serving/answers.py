@@ -48,28 +48,65 @@ class ScoreAnswer(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [ZAPIER_EXAMPLE]})
 
-    request_id: str = Field(description="Id of this request; also in the logs and the X-Request-ID header")
-    identity_id: str | None = Field(description="Okta actor id the events name; null when no event names an actor")
-    identity_kind: str | None = Field(description="human, ai_agent or service; null with identity_id")
-    identity_name: str | None = Field(default=None, description="Agent name from the deployment map, or the person's display name")
-    risk: float = Field(ge=0, le=100, description="Risk of the identity's current hourly window, 0 (nothing unusual) to 100")
+    request_id: str = Field(
+        description="Id of this request; also in the logs and the X-Request-ID header"
+    )
+    identity_id: str | None = Field(
+        description="Okta actor id the events name; null when no event names an actor"
+    )
+    identity_kind: str | None = Field(
+        description="human, ai_agent or service; null with identity_id"
+    )
+    identity_name: str | None = Field(
+        default=None,
+        description="Agent name from the deployment map, or the person's display name",
+    )
+    risk: float = Field(
+        ge=0,
+        le=100,
+        description="Risk of the identity's current hourly window, 0 (nothing unusual) to 100",
+    )
     tier: str = Field(description="none, low, medium, high or critical")
-    action: str = Field(description="The response policy's actions at this tier, comma-separated, or none")
-    action_taken: bool = Field(description="True when credwatch carried an action out on Okta (never in dry-run)")
-    dry_run: bool = Field(description="True when actions are only recorded (CREDWATCH_RESPONSE_MODE=dry-run)")
-    reasons: list[str] = Field(description="Plain-words reasons naming the evidence, strongest first")
+    action: str = Field(
+        description="The response policy's actions at this tier, comma-separated, or none"
+    )
+    action_taken: bool = Field(
+        description="True when credwatch carried an action out on Okta (never in dry-run)"
+    )
+    dry_run: bool = Field(
+        description="True when actions are only recorded (CREDWATCH_RESPONSE_MODE=dry-run)"
+    )
+    reasons: list[str] = Field(
+        description="Plain-words reasons naming the evidence, strongest first"
+    )
     reason_1: str = Field(default="", description="First reason, or an empty string")
     reason_2: str = Field(default="", description="Second reason, or an empty string")
     reason_3: str = Field(default="", description="Third reason, or an empty string")
     reason_4: str = Field(default="", description="Fourth reason, or an empty string")
     reason_5: str = Field(default="", description="Fifth reason, or an empty string")
-    rules: list[str] = Field(default_factory=list, description="Ids of the detection rules that fired")
-    incident_id: int | None = Field(default=None, description="The identity's incident this request opened or updated, if any")
-    incident_url: str | None = Field(default=None, description="The incident's ticket, else its page on this service (needs CREDWATCH_PUBLIC_URL)")
-    model_version: str | None = Field(description="Registered model version that scored the events")
+    rules: list[str] = Field(
+        default_factory=list, description="Ids of the detection rules that fired"
+    )
+    incident_id: int | None = Field(
+        default=None,
+        description="The identity's incident this request opened or updated, if any",
+    )
+    incident_url: str | None = Field(
+        default=None,
+        description="The incident's ticket, else its page on this service (needs CREDWATCH_PUBLIC_URL)",
+    )
+    model_version: str | None = Field(
+        description="Registered model version that scored the events"
+    )
     events_received: int = Field(default=0, ge=0, description="Events in the request")
-    events_scored: int = Field(ge=0, description="Events scored now (not seen before and naming an actor)")
-    duplicates: int = Field(default=0, ge=0, description="Events skipped because their uuid was scored before")
+    events_scored: int = Field(
+        ge=0, description="Events scored now (not seen before and naming an actor)"
+    )
+    duplicates: int = Field(
+        default=0,
+        ge=0,
+        description="Events skipped because their uuid was scored before",
+    )
 
 
 _FIELDS = tuple(ScoreAnswer.model_fields)
@@ -89,7 +126,9 @@ def flat_answer(**values: Any) -> dict[str, Any]:
     missing = [name for name in _FIELDS if name not in values and name not in _DEFAULTS]
     if missing:
         raise TypeError(f"answer without {', '.join(missing)}")
-    answer = {name: values[name] if name in values else _DEFAULTS[name] for name in _FIELDS}
+    answer = {
+        name: values[name] if name in values else _DEFAULTS[name] for name in _FIELDS
+    }
     flatten_reasons(answer, list(values.get("reasons") or []))
     return answer
 

@@ -90,10 +90,16 @@ def _start(app: FastAPI) -> None:
     state.store = AnswerStore(settings)
     state.queue = DeliveryQueue(settings)
     state.answerer = Answerer(
-        service=state.service, store=state.store, metrics=state.metrics, settings=settings
+        service=state.service,
+        store=state.store,
+        metrics=state.metrics,
+        settings=settings,
     )
     state.worker = HookWorker(
-        service=state.service, queue=state.queue, metrics=state.metrics, settings=settings
+        service=state.service,
+        queue=state.queue,
+        metrics=state.metrics,
+        settings=settings,
     )
     state.watcher = ChampionWatcher(
         service=state.service, settings=settings, metrics=state.metrics
@@ -138,7 +144,9 @@ def _add_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": exc.message}, status_code=exc.status)
 
     @app.exception_handler(UnknownIdentity)
-    async def _unknown_identity(_request: Request, exc: UnknownIdentity) -> JSONResponse:
+    async def _unknown_identity(
+        _request: Request, exc: UnknownIdentity
+    ) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=404)
 
     @app.exception_handler(ModelNotLoaded)

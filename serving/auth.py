@@ -15,6 +15,7 @@ import hmac
 import threading
 import time
 from collections.abc import Awaitable, Callable
+from typing import Annotated
 
 from fastapi import HTTPException, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -123,8 +124,8 @@ def require_key(scope: str) -> Callable[..., Awaitable[KeyInfo]]:
     async def dependency(
         request: Request,
         # Declared for the OpenAPI document; `authorize` reads the headers itself.
-        bearer: HTTPAuthorizationCredentials | None = Security(_bearer),
-        header_key: str | None = Security(_api_key_header),
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+        header_key: Annotated[str | None, Security(_api_key_header)],
     ) -> KeyInfo:
         return authorize(request, scope)
 
@@ -141,8 +142,11 @@ def require_hook_secret(header_name: str) -> Callable[..., Awaitable[None]]:
         f"`{header_name}` and compared with CREDWATCH_OKTA_HOOK_SECRET.",
     )
 
+    # A default rather than Annotated: the scheme is local to this function, and
+    # FastAPI evaluates string annotations in the module's namespace.
     async def dependency(
-        request: Request, presented: str | None = Security(scheme)
+        request: Request,
+        presented: str | None = Security(scheme),  # noqa: B008
     ) -> None:
         auth: Authenticator = request.app.state.auth
         if not auth.hook_secret_matches(presented):

@@ -85,7 +85,9 @@ async def read_body(request: Request, *, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def parse_score_body(body: bytes, content_type: str, *, max_events: int) -> ScoreRequest:
+def parse_score_body(
+    body: bytes, content_type: str, *, max_events: int
+) -> ScoreRequest:
     """The events (or identity id) a scoring request asks about."""
     media = content_type.split(";", 1)[0].strip().lower()
     if media == FORM:
@@ -102,10 +104,14 @@ def _form_document(body: bytes) -> Any:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise BodyError(400, f"form body is not UTF-8 (byte offset {exc.start})") from None
+        raise BodyError(
+            400, f"form body is not UTF-8 (byte offset {exc.start})"
+        ) from None
     fields = dict(parse_qsl(text, keep_blank_values=True))
     if not fields:
-        raise BodyError(422, "form body holds no fields: send event, events or identity_id")
+        raise BodyError(
+            422, "form body holds no fields: send event, events or identity_id"
+        )
     for name in WRAPPERS:
         if name in fields:
             return {name: _json(fields[name].encode("utf-8"), f"form field {name}")}
@@ -127,7 +133,9 @@ def _request_of(document: Any, *, max_events: int) -> ScoreRequest:
     if not items:
         raise BodyError(422, "body holds no events")
     if len(items) > max_events:
-        raise BodyError(413, f"{len(items)} events; the limit is {max_events} per request")
+        raise BodyError(
+            413, f"{len(items)} events; the limit is {max_events} per request"
+        )
     events = []
     for index, item in enumerate(items):
         try:
@@ -173,7 +181,9 @@ def _unwrap(wrapper: dict[str, Any]) -> list[Any]:
 
 
 def _is_identity_request(value: Any) -> bool:
-    return isinstance(value, dict) and "identity_id" in value and "eventType" not in value
+    return (
+        isinstance(value, dict) and "identity_id" in value and "eventType" not in value
+    )
 
 
 def _unflatten(fields: dict[str, str]) -> dict[str, Any]:

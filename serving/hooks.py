@@ -26,7 +26,10 @@ CHALLENGE_HEADER = "x-okta-verification-challenge"
 
 def hook_router(settings: Settings) -> APIRouter:
     """The hook's routes, guarded by the secret header the settings name."""
-    router = APIRouter(tags=["okta"], dependencies=[Depends(require_hook_secret(settings.okta_hook_header))])
+    router = APIRouter(
+        tags=["okta"],
+        dependencies=[Depends(require_hook_secret(settings.okta_hook_header))],
+    )
 
     @router.get(
         "/v1/okta/events",

@@ -14,8 +14,8 @@ import re
 import secrets
 import time
 from collections.abc import Callable
-from typing import Any
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 from starlette.datastructures import MutableHeaders

@@ -53,7 +53,9 @@ def incident_page(
         return [incident_as_dict(item) for item in page], following
 
 
-def incidents_of(settings: Settings, identity_id: str) -> tuple[list[int], dict[str, Any] | None]:
+def incidents_of(
+    settings: Settings, identity_id: str
+) -> tuple[list[int], dict[str, Any] | None]:
     """Ids of an identity's incidents (newest first) and its open one, if any."""
     with session_factory(settings)() as session:
         rows = list(
@@ -65,7 +67,9 @@ def incidents_of(settings: Settings, identity_id: str) -> tuple[list[int], dict[
             )
         )
         open_one = next((item for item in rows if item.status == "open"), None)
-        return [item.id for item in rows], (incident_as_dict(open_one) if open_one else None)
+        return [item.id for item in rows], (
+            incident_as_dict(open_one) if open_one else None
+        )
 
 
 def database_answers(settings: Settings) -> bool:

@@ -17,7 +17,19 @@ from prometheus_client import (
 )
 
 LATENCY_BUCKETS = (
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
 )
 
 
@@ -30,43 +42,61 @@ class Metrics:
         self.registry = CollectorRegistry()
         registry = self.registry
         self.requests = Counter(
-            "credwatch_http_requests", "HTTP requests answered",
-            ["method", "route", "status"], registry=registry,
+            "credwatch_http_requests",
+            "HTTP requests answered",
+            ["method", "route", "status"],
+            registry=registry,
         )
         self.latency = Histogram(
-            "credwatch_http_request_duration_seconds", "Time to answer a request",
-            ["route"], buckets=LATENCY_BUCKETS, registry=registry,
+            "credwatch_http_request_duration_seconds",
+            "Time to answer a request",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
         )
         self.scores = Counter(
-            "credwatch_scores", "Events scored, by the tier of their window",
-            ["tier", "source"], registry=registry,
+            "credwatch_scores",
+            "Events scored, by the tier of their window",
+            ["tier", "source"],
+            registry=registry,
         )
         self.actions = Counter(
-            "credwatch_actions", "Response actions recorded",
-            ["kind", "status"], registry=registry,
+            "credwatch_actions",
+            "Response actions recorded",
+            ["kind", "status"],
+            registry=registry,
         )
         self.replays = Counter(
-            "credwatch_score_replays", "Scoring requests answered from a stored answer",
+            "credwatch_score_replays",
+            "Scoring requests answered from a stored answer",
             registry=registry,
         )
         self.hook_events = Counter(
-            "credwatch_hook_events", "Event Hook events, by what became of them",
-            ["outcome"], registry=registry,
+            "credwatch_hook_events",
+            "Event Hook events, by what became of them",
+            ["outcome"],
+            registry=registry,
         )
         self.queue_depth = Gauge(
-            "credwatch_hook_queue_depth", "Event Hook deliveries waiting to be scored",
+            "credwatch_hook_queue_depth",
+            "Event Hook deliveries waiting to be scored",
             registry=registry,
         )
         self.model_info = Gauge(
-            "credwatch_model_info", "The model version being served (value 1)",
-            ["version"], registry=registry,
+            "credwatch_model_info",
+            "The model version being served (value 1)",
+            ["version"],
+            registry=registry,
         )
         self.model_reloads = Counter(
-            "credwatch_model_reloads", "Champion versions loaded after start",
+            "credwatch_model_reloads",
+            "Champion versions loaded after start",
             registry=registry,
         )
 
-    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+    def observe_request(
+        self, method: str, route: str, status: int, seconds: float
+    ) -> None:
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(route).observe(seconds)
 

@@ -41,7 +41,11 @@ _EXAMPLE_EVENT: dict[str, Any] = {
     "published": "2026-03-02T09:03:00.000Z",
     "eventType": "user.session.start",
     "severity": "INFO",
-    "actor": {"id": "00uSYNCBOT", "type": "User", "alternateId": "sync-bot@example.com"},
+    "actor": {
+        "id": "00uSYNCBOT",
+        "type": "User",
+        "alternateId": "sync-bot@example.com",
+    },
     "client": {
         "ipAddress": "45.9.1.2",
         "userAgent": {"rawUserAgent": "curl/8.4.0"},
@@ -49,7 +53,11 @@ _EXAMPLE_EVENT: dict[str, Any] = {
     },
     "outcome": {"result": "SUCCESS"},
     "securityContext": {"asNumber": 9009},
-    "transaction": {"type": "WEB", "id": "tx1", "detail": {"requestApiTokenId": "00TSYNC"}},
+    "transaction": {
+        "type": "WEB",
+        "id": "tx1",
+        "detail": {"requestApiTokenId": "00TSYNC"},
+    },
 }
 
 LOG_EVENT_SCHEMA: dict[str, Any] = {
@@ -60,24 +68,53 @@ LOG_EVENT_SCHEMA: dict[str, Any] = {
     "required": ["eventType"],
     "additionalProperties": True,
     "properties": {
-        "uuid": {"type": "string", "description": "Okta's id of the event; replays are recognised by it"},
-        "published": {"type": "string", "format": "date-time", "description": "When the event happened"},
-        "eventType": {"type": "string", "minLength": 1, "description": "Okta event type, e.g. user.session.start"},
+        "uuid": {
+            "type": "string",
+            "description": "Okta's id of the event; replays are recognised by it",
+        },
+        "published": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When the event happened",
+        },
+        "eventType": {
+            "type": "string",
+            "minLength": 1,
+            "description": "Okta event type, e.g. user.session.start",
+        },
         "actor": {
             "type": "object",
             "description": "Who acted: the identity scored",
             "properties": {
                 "id": {"type": "string", "description": "Okta id of the actor"},
                 "type": {"type": "string", "description": "User, PublicClientApp, ..."},
-                "alternateId": {"type": "string", "description": "Login or client name"},
+                "alternateId": {
+                    "type": "string",
+                    "description": "Login or client name",
+                },
             },
         },
-        "client": {"type": "object", "description": "Address, user agent and place of the client"},
-        "outcome": {"type": "object", "description": "result (SUCCESS, FAILURE, ...) and reason"},
+        "client": {
+            "type": "object",
+            "description": "Address, user agent and place of the client",
+        },
+        "outcome": {
+            "type": "object",
+            "description": "result (SUCCESS, FAILURE, ...) and reason",
+        },
         "securityContext": {"type": "object", "description": "asNumber, isp, isProxy"},
-        "authenticationContext": {"type": "object", "description": "externalSessionId and credential details"},
-        "debugContext": {"type": "object", "description": "debugData: requestUri, risk, behaviors, ..."},
-        "transaction": {"type": "object", "description": "detail.requestApiTokenId names an API token"},
+        "authenticationContext": {
+            "type": "object",
+            "description": "externalSessionId and credential details",
+        },
+        "debugContext": {
+            "type": "object",
+            "description": "debugData: requestUri, risk, behaviors, ...",
+        },
+        "transaction": {
+            "type": "object",
+            "description": "detail.requestApiTokenId names an API token",
+        },
     },
 }
 
@@ -107,7 +144,13 @@ _IDENTITY_SCHEMA: dict[str, Any] = {
     "title": "IdentityQuestion",
     "description": "The current risk of an identity this service has scored; no new events.",
     "required": ["identity_id"],
-    "properties": {"identity_id": {"type": "string", "minLength": 1, "description": "Okta actor id"}},
+    "properties": {
+        "identity_id": {
+            "type": "string",
+            "minLength": 1,
+            "description": "Okta actor id",
+        }
+    },
 }
 
 _FORM_SCHEMA: dict[str, Any] = {
@@ -117,10 +160,16 @@ _FORM_SCHEMA: dict[str, Any] = {
     "`events`) holding the JSON text of the events, or `identity_id`, or a single "
     "event's fields with nested names joined by `__` (actor__id, client__ipAddress).",
     "properties": {
-        "event": {"type": "string", "description": "JSON text of one LogEvent or a list"},
+        "event": {
+            "type": "string",
+            "description": "JSON text of one LogEvent or a list",
+        },
         "events": {"type": "string", "description": "JSON text of a list of LogEvents"},
         "identity_id": {"type": "string", "description": "Okta actor id to report on"},
-        "eventType": {"type": "string", "description": "A single event's type, with its other fields"},
+        "eventType": {
+            "type": "string",
+            "description": "A single event's type, with its other fields",
+        },
         "actor__id": {"type": "string", "description": "A single event's actor id"},
     },
 }
@@ -128,14 +177,18 @@ _FORM_SCHEMA: dict[str, Any] = {
 SCORE_REQUEST_BODY: dict[str, Any] = {
     "required": True,
     "description": "One LogEvent, a list of them, events wrapped as `event`/`events`, "
-    "or `{\"identity_id\": ...}`; as JSON or form-encoded.",
+    'or `{"identity_id": ...}`; as JSON or form-encoded.',
     "content": {
         "application/json": {
             "schema": {
                 "anyOf": [
                     LOG_EVENT_SCHEMA,
-                    {"type": "array", "items": LOG_EVENT_SCHEMA, "maxItems": 1000,
-                     "description": "Several events; the answer is about the riskiest identity"},
+                    {
+                        "type": "array",
+                        "items": LOG_EVENT_SCHEMA,
+                        "maxItems": 1000,
+                        "description": "Several events; the answer is about the riskiest identity",
+                    },
                     _WRAPPED_SCHEMA,
                     _IDENTITY_SCHEMA,
                 ]
@@ -144,10 +197,15 @@ SCORE_REQUEST_BODY: dict[str, Any] = {
                 "one-event": {"summary": "One Okta event", "value": _EXAMPLE_EVENT},
                 "zapier-json-field": {
                     "summary": "Zapier JSON payload with the event mapped as text",
-                    "value": {"event": "{\"eventType\": \"user.session.start\", \"uuid\": \"e1\", "
-                              "\"actor\": {\"id\": \"00uSYNCBOT\", \"type\": \"User\"}}"},
+                    "value": {
+                        "event": '{"eventType": "user.session.start", "uuid": "e1", '
+                        '"actor": {"id": "00uSYNCBOT", "type": "User"}}'
+                    },
                 },
-                "identity": {"summary": "Current risk of an identity", "value": {"identity_id": "00uSYNCBOT"}},
+                "identity": {
+                    "summary": "Current risk of an identity",
+                    "value": {"identity_id": "00uSYNCBOT"},
+                },
             },
         },
         "application/x-www-form-urlencoded": {
@@ -173,18 +231,35 @@ HOOK_REQUEST_BODY: dict[str, Any] = {
                 "title": "EventHookDelivery",
                 "description": "Okta's envelope (CloudEvents 0.1)",
                 "properties": {
-                    "eventType": {"type": "string", "description": "com.okta.event_hook"},
+                    "eventType": {
+                        "type": "string",
+                        "description": "com.okta.event_hook",
+                    },
                     "eventTypeVersion": {"type": "string", "description": "1.0"},
                     "cloudEventsVersion": {"type": "string", "description": "0.1"},
-                    "source": {"type": "string", "description": "The hook's URL in Okta"},
-                    "eventId": {"type": "string", "description": "Id of the delivery; a repeat is skipped"},
+                    "source": {
+                        "type": "string",
+                        "description": "The hook's URL in Okta",
+                    },
+                    "eventId": {
+                        "type": "string",
+                        "description": "Id of the delivery; a repeat is skipped",
+                    },
                     "eventTime": {"type": "string", "description": "When Okta sent it"},
-                    "contentType": {"type": "string", "description": "application/json"},
+                    "contentType": {
+                        "type": "string",
+                        "description": "application/json",
+                    },
                     "data": {
                         "type": "object",
                         "description": "The events",
-                        "properties": {"events": {"type": "array", "items": LOG_EVENT_SCHEMA,
-                                                  "description": "System Log events"}},
+                        "properties": {
+                            "events": {
+                                "type": "array",
+                                "items": LOG_EVENT_SCHEMA,
+                                "description": "System Log events",
+                            }
+                        },
                     },
                 },
             },
@@ -215,6 +290,11 @@ KEY_ERRORS = {
     429: {
         "model": ErrorAnswer,
         "description": "The key is over its rate limit",
-        "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "string"}}},
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait",
+                "schema": {"type": "string"},
+            }
+        },
     },
 }

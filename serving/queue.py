@@ -62,7 +62,8 @@ class DeliveryQueue:
         now = datetime.now(UTC)
         waiting = or_(
             HookDelivery.status == "pending",
-            (HookDelivery.status == "working") & (HookDelivery.claimed_at < now - STALE_CLAIM),
+            (HookDelivery.status == "working")
+            & (HookDelivery.claimed_at < now - STALE_CLAIM),
         )
         with self.engine.begin() as connection:
             row = connection.execute(

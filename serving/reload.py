@@ -64,7 +64,10 @@ class ChampionWatcher:
             logger.info("champion alias check is off (CREDWATCH_MODEL_CHECK_SECONDS=0)")
             return
         self._thread = threading.Thread(
-            target=self._run, args=(interval,), name="credwatch-champion-watch", daemon=True
+            target=self._run,
+            args=(interval,),
+            name="credwatch-champion-watch",
+            daemon=True,
         )
         self._thread.start()
 

@@ -14,7 +14,9 @@ from serving.schemas import HealthAnswer, ReadyAnswer
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", response_model=HealthAnswer, summary="Liveness: the process answers")
+@router.get(
+    "/healthz", response_model=HealthAnswer, summary="Liveness: the process answers"
+)
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -23,7 +25,9 @@ async def healthz() -> dict[str, str]:
     "/readyz",
     response_model=ReadyAnswer,
     summary="Readiness: a model is loaded and the database answers",
-    responses={503: {"model": ReadyAnswer, "description": "Not ready; problems say why"}},
+    responses={
+        503: {"model": ReadyAnswer, "description": "Not ready; problems say why"}
+    },
 )
 async def readyz(request: Request) -> Any:
     version = request.app.state.service.model_version
@@ -46,8 +50,12 @@ async def readyz(request: Request) -> Any:
     "/metrics",
     summary="Prometheus metrics of this server process",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
-                     "description": "Prometheus text exposition format"}},
+    responses={
+        200: {
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+            "description": "Prometheus text exposition format",
+        }
+    },
 )
 async def metrics(request: Request) -> Response:
     registry = request.app.state.metrics

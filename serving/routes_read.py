@@ -16,7 +16,9 @@ from serving.service import ScoringService
 
 router = APIRouter(tags=["read"], dependencies=[Depends(require_key("read"))])
 
-IdentityId = Annotated[str, Path(min_length=1, max_length=255, description="Okta actor id")]
+IdentityId = Annotated[
+    str, Path(min_length=1, max_length=255, description="Okta actor id")
+]
 
 
 @router.get(
@@ -41,11 +43,15 @@ async def identity(request: Request, identity_id: IdentityId) -> dict[str, Any]:
     elif agent is not None:
         kind, name = "ai_agent", agent.name
     elif ids:
-        known = open_incident or await run_in_threadpool(incident_by_id, settings, ids[0])
+        known = open_incident or await run_in_threadpool(
+            incident_by_id, settings, ids[0]
+        )
         if known is not None:
             kind, name = known["identity_kind"], known["identity_name"]
     if kind is None:
-        raise HTTPException(404, f"no identity {identity_id!r}: no events, map entry or incidents")
+        raise HTTPException(
+            404, f"no identity {identity_id!r}: no events, map entry or incidents"
+        )
 
     points = list(record.points)[::-1] if record else []
     deployment = service.deployment or DeploymentMap()
@@ -54,7 +60,8 @@ async def identity(request: Request, identity_id: IdentityId) -> dict[str, Any]:
         "identity_kind": kind,
         "identity_name": name,
         "deployment_map": _map_entry(agent) if agent else None,
-        "shared_access_expected": identity_id in deployment.shared_access_expected.actor_ids,
+        "shared_access_expected": identity_id
+        in deployment.shared_access_expected.actor_ids,
         "protected": identity_id in deployment.protected_identities,
         "risk": record.latest.risk if record and record.latest else 0.0,
         "tier": record.latest.tier if record and record.latest else "none",
@@ -82,15 +89,27 @@ async def identity(request: Request, identity_id: IdentityId) -> dict[str, Any]:
 )
 async def incidents(
     request: Request,
-    status: Annotated[Literal["open", "resolved"] | None, Query(description="Only incidents in this status")] = None,
+    status: Annotated[
+        Literal["open", "resolved"] | None,
+        Query(description="Only incidents in this status"),
+    ] = None,
     tier: Annotated[
-        Literal["medium", "high", "critical"] | None, Query(description="Only incidents at this tier")
+        Literal["medium", "high", "critical"] | None,
+        Query(description="Only incidents at this tier"),
     ] = None,
     identity_id: Annotated[
-        str | None, Query(min_length=1, max_length=255, description="Only this identity's incidents")
+        str | None,
+        Query(
+            min_length=1, max_length=255, description="Only this identity's incidents"
+        ),
     ] = None,
     before: Annotated[
-        int | None, Query(ge=1, le=2**62, description="Cursor: incidents with a smaller id (next_before of the previous page)")
+        int | None,
+        Query(
+            ge=1,
+            le=2**62,
+            description="Cursor: incidents with a smaller id (next_before of the previous page)",
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200, description="Incidents per page")] = 50,
 ) -> dict[str, Any]:
@@ -125,19 +144,26 @@ async def incident(
     request: Request,
     incident_id: Annotated[int, Path(ge=1, le=2**62, description="Incident id")],
 ) -> dict[str, Any]:
-    found = await run_in_threadpool(incident_by_id, request.app.state.settings, incident_id)
+    found = await run_in_threadpool(
+        incident_by_id, request.app.state.settings, incident_id
+    )
     if found is None:
         raise HTTPException(404, f"no incident {incident_id}")
     return found
 
 
-def _agent_of(deployment: DeploymentMap | None, identity_id: str, record) -> Agent | None:
+def _agent_of(
+    deployment: DeploymentMap | None, identity_id: str, record
+) -> Agent | None:
     if record is not None and record.identity.agent is not None:
         return record.identity.agent
     if deployment is None:
         return None
     for agent in deployment.agents:
-        if identity_id in agent.match.actor_ids or identity_id in agent.match.client_ids:
+        if (
+            identity_id in agent.match.actor_ids
+            or identity_id in agent.match.client_ids
+        ):
             return agent
     return None
 

@@ -33,7 +33,7 @@ router = APIRouter(tags=["scoring"])
         "Scores the events against each identity's history and the model, opens or "
         "updates the incident of an identity at medium or above, and answers with the "
         "riskiest identity's risk as one flat object (reason_1 .. reason_5 included) "
-        "that a Zapier step maps without code. With `{\"identity_id\": ...}` it answers "
+        'that a Zapier step maps without code. With `{"identity_id": ...}` it answers '
         "with the identity's current risk and scores nothing. Needs a key of scope "
         "`score`."
     ),
@@ -56,8 +56,10 @@ router = APIRouter(tags=["scoring"])
         404: error("identity_id names an identity this service knows nothing about"),
         413: error("The body is over the byte or event limit"),
         415: error("The body is neither JSON nor form-encoded"),
-        422: error("The body holds no events, an event is not an Okta LogEvent, or the "
-                   "Idempotency-Key was used before with other events"),
+        422: error(
+            "The body holds no events, an event is not an Okta LogEvent, or the "
+            "Idempotency-Key was used before with other events"
+        ),
         503: error("No champion model is loaded yet"),
         **KEY_ERRORS,
     },
@@ -74,7 +76,9 @@ async def score(request: Request) -> Response:
         )
     body = await read_body(request, limit=settings.api_max_body_bytes)
     parsed = parse_score_body(
-        body, request.headers.get("content-type", ""), max_events=settings.api_max_events
+        body,
+        request.headers.get("content-type", ""),
+        max_events=settings.api_max_events,
     )
     answerer: Answerer = request.app.state.answerer
     content, replayed = await answerer.answer(

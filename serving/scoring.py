@@ -119,7 +119,9 @@ class Answerer:
         if needs_response(detections):
             responses = await run_in_threadpool(
                 lambda: respond_to(
-                    detections, settings=self.settings, deployment=self.service.deployment
+                    detections,
+                    settings=self.settings,
+                    deployment=self.service.deployment,
                 )
             )
         for item in batch.scores:
@@ -225,7 +227,10 @@ class Answerer:
         )
 
     def _from_incident(
-        self, incident: dict[str, Any], request_id: str, response: IdentityResponse | None
+        self,
+        incident: dict[str, Any],
+        request_id: str,
+        response: IdentityResponse | None,
     ) -> dict[str, Any]:
         reasons = list(incident["reasons"])
         return flat_answer(

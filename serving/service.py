@@ -80,7 +80,9 @@ class ScoredBatch:
 
     def worst(self) -> EventScore | None:
         return max(
-            self.scores, key=lambda item: (tier_rank(item.tier), item.risk), default=None
+            self.scores,
+            key=lambda item: (tier_rank(item.tier), item.risk),
+            default=None,
         )
 
     def detections(self) -> list[Detection]:
@@ -192,7 +194,9 @@ class ScoringService:
     def _first_sight(self, event: LogEvent) -> bool:
         # A repeat matches in uuid, time, type, actor and address; the same uuid
         # with other content is kept, so a forged copy cannot hide the real event.
-        key = hash((event.uuid, event.published, event.eventType, event.actor_id, event.ip))
+        key = hash(
+            (event.uuid, event.published, event.eventType, event.actor_id, event.ip)
+        )
         with self._state_lock:
             if key in self._seen:
                 self._seen.move_to_end(key)

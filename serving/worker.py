@@ -116,7 +116,10 @@ class HookWorker:
         except Exception as exc:
             status = self.queue.fail(claimed, f"{type(exc).__name__}: {exc}")
             logger.exception(
-                "delivery %d failed (attempt %d); now %s", claimed.id, claimed.attempts, status
+                "delivery %d failed (attempt %d); now %s",
+                claimed.id,
+                claimed.attempts,
+                status,
             )
 
     def process(self, claimed: Claimed) -> None:
@@ -124,9 +127,15 @@ class HookWorker:
         delivery_id = _delivery_id(claimed.body)
         if delivery_id and self.queue.seen_delivery(delivery_id, other_than=claimed.id):
             self.queue.finish(
-                claimed.id, delivery_id=delivery_id, events=0, duplicates=0, quarantined=0
+                claimed.id,
+                delivery_id=delivery_id,
+                events=0,
+                duplicates=0,
+                quarantined=0,
             )
-            logger.info("delivery %d repeats Okta delivery %s; skipped", claimed.id, delivery_id)
+            logger.info(
+                "delivery %d repeats Okta delivery %s; skipped", claimed.id, delivery_id
+            )
             return
 
         quarantine_path = self.settings.quarantine_dir / f"okta-hook-{claimed.id}.jsonl"
@@ -143,7 +152,9 @@ class HookWorker:
         batch = self.service.score(events, chunk=SCORE_CHUNK)
         assert batch is not None  # a chunked scoring waits for the lock
         responses = respond_to(
-            batch.detections(), settings=self.settings, deployment=self.service.deployment
+            batch.detections(),
+            settings=self.settings,
+            deployment=self.service.deployment,
         )
         if batch.fresh:
             self.store.append(batch.fresh)

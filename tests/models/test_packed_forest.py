@@ -50,9 +50,10 @@ def test_non_finite_rows_take_sklearns_path():
     kind = KindForest(n_estimators=20).fit(rng.gamma(2.0, 2.0, size=(500, 5)))
     row = np.array([[np.inf, 1.0, 1.0, 1.0, 1.0]])
 
-    assert kind.anomaly_score(row)[0] == -kind.forest_.score_samples(
-        row.astype(np.float32)
-    )[0]
+    assert (
+        kind.anomaly_score(row)[0]
+        == -kind.forest_.score_samples(row.astype(np.float32))[0]
+    )
 
 
 def test_the_packed_copy_is_not_pickled():

@@ -39,16 +39,25 @@ agents:
 
 def agent_event(minutes: float, **overrides):
     values = dict(
-        at=timedelta(minutes=minutes), actor_id="00uSYNC", token_id="00TSYNC",
-        ip="34.82.1.10", asn=15169, user_agent="python-requests/2.31.0", session=None,
-        device=None, event_type="user.lifecycle.update", request_uri="/api/v1/users",
+        at=timedelta(minutes=minutes),
+        actor_id="00uSYNC",
+        token_id="00TSYNC",
+        ip="34.82.1.10",
+        asn=15169,
+        user_agent="python-requests/2.31.0",
+        session=None,
+        device=None,
+        event_type="user.lifecycle.update",
+        request_uri="/api/v1/users",
     )
     values.update(overrides)
     return build_event(**values)
 
 
 def stolen_event(minutes: float, **overrides):
-    values = dict(ip="45.9.1.2", asn=9009, country="Netherlands", user_agent="curl/8.4.0")
+    values = dict(
+        ip="45.9.1.2", asn=9009, country="Netherlands", user_agent="curl/8.4.0"
+    )
     values.update(overrides)
     return agent_event(minutes, **values)
 
@@ -71,7 +80,9 @@ def train_into(home: Path) -> TrainedStore:
     events = [agent_event(-m * 13) for m in range(1, 800)]
     history.write_bytes(b"".join(orjson.dumps(as_json(e)) + b"\n" for e in events))
     settings = Settings(home=home, map=map_path)
-    pipeline.train([history], settings=settings, deployment=pipeline.load_map(None, settings))
+    pipeline.train(
+        [history], settings=settings, deployment=pipeline.load_map(None, settings)
+    )
     return TrainedStore(home, map_path, settings.resolved_mlflow_uri)
 
 
@@ -113,7 +124,9 @@ class Served:
         return self.client.app
 
     def drain(self, timeout: float = 20.0) -> None:
-        assert self.app.state.worker.wait_idle(timeout), "hook deliveries not scored in time"
+        assert self.app.state.worker.wait_idle(timeout), (
+            "hook deliveries not scored in time"
+        )
 
 
 def _start(settings: Settings) -> Served:

@@ -33,9 +33,13 @@ PROTECTED = [
     ],
     ids=["missing", "unknown-bearer", "unknown-header", "basic"],
 )
-def test_wrong_or_missing_credentials_get_a_bare_401(module_served, method, path, headers):
+def test_wrong_or_missing_credentials_get_a_bare_401(
+    module_served, method, path, headers
+):
     served = module_served
-    response = served.client.request(method, path, headers=headers, json={"eventType": "x"})
+    response = served.client.request(
+        method, path, headers=headers, json={"eventType": "x"}
+    )
 
     assert response.status_code == 401
     assert response.json() == {"detail": "unauthorized"}
@@ -45,7 +49,9 @@ def test_a_key_works_as_bearer_or_x_api_key(served):
     body = as_json(agent_event(1))
     key = served.keys["score"]
 
-    bearer = served.client.post("/v1/score", json=body, headers={"Authorization": f"Bearer {key}"})
+    bearer = served.client.post(
+        "/v1/score", json=body, headers={"Authorization": f"Bearer {key}"}
+    )
     header = served.client.post("/v1/score", json=body, headers={"X-API-Key": key})
 
     assert bearer.status_code == header.status_code == 200
@@ -54,29 +60,61 @@ def test_a_key_works_as_bearer_or_x_api_key(served):
 def test_scopes_decide_what_a_key_may_call(served):
     event = as_json(agent_event(1))
 
-    assert served.client.post("/v1/score", json=event, headers=served.headers("read")).status_code == 403
-    assert served.client.get("/v1/incidents", headers=served.headers("score")).status_code == 403
-    assert served.client.get("/v1/incidents", headers=served.headers("read")).status_code == 200
-    assert served.client.get("/v1/incidents", headers=served.headers("admin")).status_code == 200
-    assert served.client.post("/v1/score", json=event, headers=served.headers("admin")).status_code == 200
+    assert (
+        served.client.post(
+            "/v1/score", json=event, headers=served.headers("read")
+        ).status_code
+        == 403
+    )
+    assert (
+        served.client.get("/v1/incidents", headers=served.headers("score")).status_code
+        == 403
+    )
+    assert (
+        served.client.get("/v1/incidents", headers=served.headers("read")).status_code
+        == 200
+    )
+    assert (
+        served.client.get("/v1/incidents", headers=served.headers("admin")).status_code
+        == 200
+    )
+    assert (
+        served.client.post(
+            "/v1/score", json=event, headers=served.headers("admin")
+        ).status_code
+        == 200
+    )
 
 
 def test_an_api_key_is_not_the_hook_secret_and_the_other_way_round(served):
-    assert served.client.get(
-        "/v1/okta/events", headers={**served.headers("admin"), "x-okta-verification-challenge": "c"}
-    ).status_code == 401
-    assert served.client.get(
-        "/v1/incidents", headers={"Authorization": HOOK_SECRET}
-    ).status_code == 401
+    assert (
+        served.client.get(
+            "/v1/okta/events",
+            headers={**served.headers("admin"), "x-okta-verification-challenge": "c"},
+        ).status_code
+        == 401
+    )
+    assert (
+        served.client.get(
+            "/v1/incidents", headers={"Authorization": HOOK_SECRET}
+        ).status_code
+        == 401
+    )
 
 
 def test_a_revoked_key_is_refused(served):
     key, _ = create_key(served.settings, "short-lived", scope="read")
-    assert served.client.get("/v1/incidents", headers={"X-API-Key": key}).status_code == 200
+    assert (
+        served.client.get("/v1/incidents", headers={"X-API-Key": key}).status_code
+        == 200
+    )
 
     revoke_key(served.settings, "short-lived")
 
-    assert served.client.get("/v1/incidents", headers={"X-API-Key": key}).status_code == 401
+    assert (
+        served.client.get("/v1/incidents", headers={"X-API-Key": key}).status_code
+        == 401
+    )
 
 
 def test_over_the_rate_limit_is_429_with_retry_after(served):
@@ -88,13 +126,18 @@ def test_over_the_rate_limit_is_429_with_retry_after(served):
     assert [item.status_code for item in codes] == [200, 200, 200, 429]
     assert int(codes[-1].headers["Retry-After"]) >= 1
     # Other keys keep their own budget.
-    assert served.client.get("/v1/incidents", headers=served.headers("read")).status_code == 200
+    assert (
+        served.client.get("/v1/incidents", headers=served.headers("read")).status_code
+        == 200
+    )
 
 
 def test_without_a_configured_hook_secret_the_hook_refuses_everything(serve):
     served = serve(okta_hook_secret=None)
 
-    response = served.client.post("/v1/okta/events", headers={"Authorization": ""}, json={})
+    response = served.client.post(
+        "/v1/okta/events", headers={"Authorization": ""}, json={}
+    )
 
     assert response.status_code == 401
 
@@ -117,10 +160,14 @@ def test_the_keys_commands(make_settings, monkeypatch):
     get_settings.cache_clear()
     runner = CliRunner()
     try:
-        created = runner.invoke(cli.app, ["keys", "create", "zap", "--scope", "read", "--json"])
+        created = runner.invoke(
+            cli.app, ["keys", "create", "zap", "--scope", "read", "--json"]
+        )
         listed = runner.invoke(cli.app, ["keys", "list", "--json"])
         revoked = runner.invoke(cli.app, ["keys", "revoke", "zap"])
-        bad_scope = runner.invoke(cli.app, ["keys", "create", "other", "--scope", "root"])
+        bad_scope = runner.invoke(
+            cli.app, ["keys", "create", "other", "--scope", "root"]
+        )
         listed_after = runner.invoke(cli.app, ["keys", "list", "--json"])
     finally:
         get_settings.cache_clear()

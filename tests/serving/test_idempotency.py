@@ -34,7 +34,9 @@ def test_the_same_events_get_the_stored_answer(served):
 def test_the_same_idempotency_key_gets_the_stored_answer(served):
     headers = served.headers(**{"Idempotency-Key": "zap-run-1"})
 
-    first = served.client.post("/v1/score", json=as_json(stolen_event(3)), headers=headers)
+    first = served.client.post(
+        "/v1/score", json=as_json(stolen_event(3)), headers=headers
+    )
     replay = served.client.post(
         "/v1/score", json=as_json(stolen_event(9)), headers=headers
     )

@@ -32,7 +32,9 @@ def envelope(events, *, event_id: str = "delivery-1") -> bytes:
 
 def deliver(served, body: bytes, headers=SECRET):
     return served.client.post(
-        "/v1/okta/events", content=body, headers={**headers, "content-type": "application/json"}
+        "/v1/okta/events",
+        content=body,
+        headers={**headers, "content-type": "application/json"},
     )
 
 
@@ -42,12 +44,15 @@ def deliveries(served) -> list[HookDelivery]:
 
 
 def incidents(served) -> list[dict]:
-    return served.client.get("/v1/incidents", headers=served.headers("read")).json()["items"]
+    return served.client.get("/v1/incidents", headers=served.headers("read")).json()[
+        "items"
+    ]
 
 
 def test_the_verification_challenge_is_echoed(module_served):
     response = module_served.client.get(
-        "/v1/okta/events", headers={**SECRET, "X-Okta-Verification-Challenge": "abc-123"}
+        "/v1/okta/events",
+        headers={**SECRET, "X-Okta-Verification-Challenge": "abc-123"},
     )
 
     assert response.status_code == 200
@@ -72,7 +77,10 @@ def test_a_delivery_is_stored_acknowledged_then_scored_and_responded_to(served):
     [row] = deliveries(served)
     assert (row.status, row.events, row.quarantined, row.body) == ("done", 2, 0, None)
     [incident] = incidents(served)
-    assert incident["identity_id"] == "00uSYNC" and incident["tier"] in {"high", "critical"}
+    assert incident["identity_id"] == "00uSYNC" and incident["tier"] in {
+        "high",
+        "critical",
+    }
     stored = list(EventStore.from_settings(served.settings).read())
     assert {event.uuid for event in stored} == {event["uuid"] for event in events}
 
@@ -80,12 +88,21 @@ def test_a_delivery_is_stored_acknowledged_then_scored_and_responded_to(served):
 def test_a_header_name_from_the_settings(serve):
     served = serve(okta_hook_header="X-Okta-Secret")
 
-    assert deliver(served, envelope([]), headers={"X-Okta-Secret": HOOK_SECRET}).status_code == 204
+    assert (
+        deliver(
+            served, envelope([]), headers={"X-Okta-Secret": HOOK_SECRET}
+        ).status_code
+        == 204
+    )
     assert deliver(served, envelope([]), headers=SECRET).status_code == 401
 
 
 def test_bad_events_are_quarantined_and_never_refuse_the_delivery(served):
-    events = [as_json(agent_event(1)), {"actorId": "x", "sourceIP": "1.2.3.4"}, "not an event"]
+    events = [
+        as_json(agent_event(1)),
+        {"actorId": "x", "sourceIP": "1.2.3.4"},
+        "not an event",
+    ]
 
     first = deliver(served, envelope(events, event_id="mixed"))
     not_json = deliver(served, b"{this is not json")
@@ -158,7 +175,9 @@ def test_the_queue_survives_a_restart_before_scoring(serve, make_settings):
     assert deliver(served, envelope([as_json(stolen_event(2))])).status_code == 204
     with session_factory(served.settings)() as session:
         waiting = session.scalar(
-            select(func.count()).select_from(HookDelivery).where(HookDelivery.status == "pending")
+            select(func.count())
+            .select_from(HookDelivery)
+            .where(HookDelivery.status == "pending")
         )
     assert waiting == 1
 

@@ -28,9 +28,13 @@ EXCLUDED = [checks.positive_data_acceptance, checks.negative_data_rejection]
 @pytest.fixture(scope="module")
 def api(make_settings):
     app_settings = make_settings()
-    key, _ = create_key(app_settings, "schemathesis", scope="admin", rate_per_minute=100_000)
+    key, _ = create_key(
+        app_settings, "schemathesis", scope="admin", rate_per_minute=100_000
+    )
     # Schemathesis runs the app's lifespan itself, once, on the first request.
-    return schemathesis.openapi.from_asgi("/openapi.json", create_app(app_settings)), key
+    return schemathesis.openapi.from_asgi(
+        "/openapi.json", create_app(app_settings)
+    ), key
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
@@ -75,7 +79,8 @@ def test_every_field_is_described(module_served):
     assert "HTTPValidationError" not in document["components"]["schemas"]
     score = document["paths"]["/v1/score"]["post"]
     assert set(score["requestBody"]["content"]) == {
-        "application/json", "application/x-www-form-urlencoded",
+        "application/json",
+        "application/x-www-form-urlencoded",
     }
     assert score["responses"]["200"]["content"]["application/json"]["schema"]
     assert document["components"]["schemas"]["ScoreAnswer"]["examples"]

@@ -29,9 +29,13 @@ def open_incidents(settings, count: int, *, tier: str = "high") -> None:
 
 
 def test_an_identity_with_its_map_entry_recent_risk_and_open_incident(served):
-    served.client.post("/v1/score", json=as_json(stolen_event(2)), headers=served.headers())
+    served.client.post(
+        "/v1/score", json=as_json(stolen_event(2)), headers=served.headers()
+    )
 
-    response = served.client.get("/v1/identities/00uSYNC", headers=served.headers("read"))
+    response = served.client.get(
+        "/v1/identities/00uSYNC", headers=served.headers("read")
+    )
     identity = response.json()
 
     assert response.status_code == 200
@@ -45,21 +49,27 @@ def test_an_identity_with_its_map_entry_recent_risk_and_open_incident(served):
 
 
 def test_an_agent_known_only_from_the_map(served):
-    identity = served.client.get("/v1/identities/00uSYNC", headers=served.headers("read")).json()
+    identity = served.client.get(
+        "/v1/identities/00uSYNC", headers=served.headers("read")
+    ).json()
 
     assert identity["identity_name"] == "sync-bot"
     assert identity["recent"] == [] and identity["open_incident"] is None
 
 
 def test_an_unknown_identity_is_a_404(served):
-    response = served.client.get("/v1/identities/00uNOBODY", headers=served.headers("read"))
+    response = served.client.get(
+        "/v1/identities/00uNOBODY", headers=served.headers("read")
+    )
 
     assert response.status_code == 404
 
 
 def test_incidents_filter_and_paginate_newest_first(served):
     open_incidents(served.settings, 5)
-    give_verdict(settings=served.settings, incident_id=2, verdict="false-positive", actor="t")
+    give_verdict(
+        settings=served.settings, incident_id=2, verdict="false-positive", actor="t"
+    )
     read = served.headers("read")
 
     first = served.client.get("/v1/incidents?limit=2", headers=read).json()
@@ -82,7 +92,9 @@ def test_incidents_filter_and_paginate_newest_first(served):
 
 
 def test_bad_filters_are_a_422_naming_the_parameter(served):
-    response = served.client.get("/v1/incidents?limit=0", headers=served.headers("read"))
+    response = served.client.get(
+        "/v1/incidents?limit=0", headers=served.headers("read")
+    )
 
     assert response.status_code == 422
     assert "limit" in response.json()["detail"]

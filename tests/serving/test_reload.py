@@ -22,7 +22,8 @@ def test_the_watcher_loads_a_new_champion_and_requests_in_flight_keep_theirs(
 
     trainer = Settings(home=store.home, map=store.map_path)
     second = pipeline.train(
-        [store.home / "history.jsonl"], settings=trainer,
+        [store.home / "history.jsonl"],
+        settings=trainer,
         deployment=pipeline.load_map(None, trainer),
     )
     assert (second.version, second.champion) == ("2", False)

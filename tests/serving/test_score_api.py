@@ -119,7 +119,8 @@ def test_a_form_field_holding_the_event_as_json_text(served):
     request = form({"event": orjson.dumps(event).decode()})
 
     response = served.client.post(
-        "/v1/score", content=request["content"],
+        "/v1/score",
+        content=request["content"],
         headers={**request["headers"], **served.headers()},
     )
 
@@ -143,7 +144,8 @@ def test_a_form_of_flattened_event_fields_with_string_values(served):
     request = form(fields)
 
     answer = served.client.post(
-        "/v1/score", content=request["content"],
+        "/v1/score",
+        content=request["content"],
         headers={**request["headers"], **served.headers()},
     ).json()
 
@@ -156,7 +158,8 @@ def test_a_json_field_holding_a_list_as_text_and_a_wrapped_array(served):
     events = [as_json(agent_event(6)), as_json(agent_event(7))]
 
     as_text = served.client.post(
-        "/v1/score", json={"events": orjson.dumps(events).decode()},
+        "/v1/score",
+        json={"events": orjson.dumps(events).decode()},
         headers=served.headers(),
     ).json()
     wrapped = served.client.post(
@@ -168,11 +171,14 @@ def test_a_json_field_holding_a_list_as_text_and_a_wrapped_array(served):
 
 
 def test_an_identity_id_reports_its_current_risk_without_scoring(served):
-    served.client.post("/v1/score", json=as_json(stolen_event(9)), headers=served.headers())
+    served.client.post(
+        "/v1/score", json=as_json(stolen_event(9)), headers=served.headers()
+    )
     request = form({"identity_id": "00uSYNC"})
 
     answer = served.client.post(
-        "/v1/score", content=request["content"],
+        "/v1/score",
+        content=request["content"],
         headers={**request["headers"], **served.headers()},
     ).json()
 
