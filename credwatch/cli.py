@@ -380,6 +380,21 @@ def db_revision(message: Annotated[str, typer.Option("-m", "--message", help="Wh
         engine.dispose()
 
 
+@app.command()
+def purge(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would go, delete nothing")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Delete events and what was derived from them once older than the retention."""
+    from credwatch.retention import purge as run_purge
+
+    report = run_purge(_settings(), dry_run=dry_run)
+    if as_json:
+        sys.stdout.write(json.dumps(report.as_dict()) + "\n")
+        return
+    out.print(report.summary())
+
+
 audit_app = typer.Typer(help="The tamper-evident audit chain of actions and verdicts.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 

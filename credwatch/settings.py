@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     outbox_retry_max_s: float = Field(default=900.0, ge=0)
     watch_poll_interval_s: float = Field(default=10.0, ge=0)
     watch_page_limit: int = Field(default=1000, ge=1, le=1000)
+    # Events and what was derived from them are purged once older than this many
+    # days (credwatch/retention.py); 0 keeps everything.
+    retention_days: float = Field(default=90.0, ge=0)
+    retention_check_s: float = Field(default=3600.0, gt=0)
     # Analysts' verdicts from resolved Jira tickets (`credwatch feedback`): read from
     # the resolution's name, a label (`<prefix><verdict>`), or a custom field.
     jira_verdict_source: Literal["resolution", "label", "field"] = "resolution"

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from credwatch.retention import RetentionSchedule
 from credwatch.settings import Settings
 from events.poller import SystemLogPoller, mark_handled
 from events.readers import read_events
@@ -99,6 +100,7 @@ class Watcher:
         self._unmarked: list[str] = []
         self.report = WatchReport()
         self.stop = threading.Event()
+        self._retention = RetentionSchedule(settings, sessions=sessions)
 
     # Sources.
 
@@ -111,6 +113,7 @@ class Watcher:
                 event.published or datetime.min,
             ),
         )
+        self._retention.maybe_run()
         started = time.monotonic()
         first = next((event.published for event in events if event.published), None)
         for event in events:
@@ -151,6 +154,7 @@ class Watcher:
             poller.finish_page()
             # Retries that came due while the page was worked on.
             self._drain()
+            self._retention.maybe_run()
             if max_polls is not None and self.report.polls >= max_polls:
                 break
             if not batch and self.stop.wait(pause):
