@@ -15,4 +15,11 @@ def country_code(name: str | None) -> str | None:
     try:
         return pycountry.countries.lookup(name.strip()).alpha_2
     except LookupError:
+        pass
+    # Okta writes common names ("Russia") where ISO has official ones
+    # ("Russian Federation"); a fuzzy search finds those.
+    try:
+        matches = pycountry.countries.search_fuzzy(name.strip())
+    except LookupError:
         return None
+    return matches[0].alpha_2 if matches else None

@@ -106,3 +106,12 @@ def test_a_new_identity_is_not_novel_by_itself():
 def test_vectors_are_finite():
     _, observation = vector_of([build_event(), build_event(at=timedelta(seconds=1), lat=0.0, lon=0.0)])
     assert np.isfinite(observation.vector).all()
+
+
+def test_country_names_as_okta_writes_them():
+    from features.geo_names import country_code
+
+    assert country_code("United States") == "US"
+    assert country_code("Russia") == "RU"
+    assert country_code("South Korea") == "KR"
+    assert country_code("Nowhere land") is None
