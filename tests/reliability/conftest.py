@@ -85,3 +85,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         terminalreporter.section("hostile input tried")
         for line in summary:
             terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory):
+    """A champion model trained once for the whole run, with its map."""
+    from rel_world import train_world
+
+    return train_world(tmp_path_factory.mktemp("world"))
