@@ -11,6 +11,13 @@ writer thread commits them in small batches a few milliseconds later. A crash in
 between loses only the stored answer: a replay is then scored again, and the
 response stage still opens no second incident and records no action twice (one open
 incident per identity, one action of each kind per incident).
+
+Nearly every request is new, and asking the database for its key would cost a
+request more than scoring one event; so each process keeps the set of keys the
+database holds (`KnownKeys`, loaded at start and topped up every second by the
+writer thread) and asks the database only for keys in it. A replay that reaches
+another process within that second of the first answer is scored again, with the
+same protection as above.
 """
 
 from __future__ import annotations
@@ -35,6 +42,13 @@ logger = logging.getLogger(__name__)
 MEMORY_ANSWERS = 20_000
 FLUSH_SECONDS = 0.05
 PURGE_SECONDS = 600.0
+REFRESH_SECONDS = 1.0
+# On databases other than SQLite, keys are topped up by creation time, and a key
+# another process created may commit this much later (FLUSH_SECONDS in memory,
+# then a wait for the database).
+REFRESH_OVERLAP = timedelta(seconds=10)
+# Past this many keys the set is dropped and every lookup asks the database.
+MAX_KNOWN_KEYS = 2_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +56,32 @@ class Stored:
     request_hash: str
     answer: bytes
     expires_at: datetime
+
+
+class KnownKeys:
+    """Hashes of the keys the database holds: a miss here needs no lookup there."""
+
+    def __init__(self) -> None:
+        self._hashes: set[int] = set()
+        self._complete = False
+        self._lock = threading.Lock()
+
+    def may_hold(self, key: str) -> bool:
+        # Hash collisions only cost a lookup; a set that is not complete says yes.
+        return not self._complete or hash(key) in self._hashes
+
+    def add(self, key: str) -> None:
+        with self._lock:
+            self._hashes.add(hash(key))
+
+    def update(self, keys: list[str], *, fresh: bool = False) -> None:
+        with self._lock:
+            if fresh:
+                self._hashes = set()
+            self._hashes.update(hash(key) for key in keys)
+            self._complete = len(self._hashes) <= MAX_KNOWN_KEYS
+            if not self._complete:
+                self._hashes.clear()
 
 
 class AnswerStore:
@@ -63,6 +103,10 @@ class AnswerStore:
         self._readers = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._writer: sqlite3.Connection | None = None
+        self.known = KnownKeys()
+        self._last_refresh = 0.0
+        self._known_rowid = 0
+        self._known_since: datetime | None = None
 
     @property
     def reads_locally(self) -> bool:
@@ -75,6 +119,8 @@ class AnswerStore:
             stored = self._memory.get(key)
         if stored is not None:
             return stored if stored.expires_at > now else None
+        if not self.known.may_hold(key):
+            return None
         stored = self._read(key, now)
         if stored is not None:
             self._remember(key, stored)
@@ -92,11 +138,8 @@ class AnswerStore:
             return None
         return Stored(row.request_hash, bytes(row.answer), row.expires_at)
 
-    def _read_sqlite(self, key: str, now: datetime) -> Stored | None:
-        # Every request looks up its key, and almost every lookup finds nothing.
-        # A session would open a transaction, and credwatch's SQLite transactions
-        # take the write lock up front (credwatch/db.py); a read-only connection
-        # of its own reads the last commit without waiting, at a fifth of the cost.
+    def _read_connection(self) -> sqlite3.Connection:
+        """This thread's read-only connection to the SQLite file."""
         connection = getattr(self._readers, "connection", None)
         if connection is None:
             connection = sqlite3.connect(
@@ -109,6 +152,13 @@ class AnswerStore:
             self._readers.connection = connection
             with self._lock:
                 self._connections.append(connection)
+        return connection
+
+    def _read_sqlite(self, key: str, now: datetime) -> Stored | None:
+        # A session would open a transaction, and credwatch's SQLite transactions
+        # take the write lock up front (credwatch/db.py); a read-only connection
+        # of its own reads the last commit without waiting, at a fifth of the cost.
+        connection = self._read_connection()
         row = connection.execute(
             "SELECT request_hash, answer, expires_at FROM stored_answers "
             "WHERE key = ? AND expires_at > ?",
@@ -123,6 +173,7 @@ class AnswerStore:
         now = datetime.now(UTC)
         stored = Stored(request_hash, answer, now + self.ttl)
         self._remember(key, stored)
+        self.known.add(key)
         with self._lock:
             self._pending.append(
                 {
@@ -138,6 +189,7 @@ class AnswerStore:
     # --- the writer thread ----------------------------------------------------------
 
     def start(self) -> None:
+        self._load_known(fresh=True)
         self._thread = threading.Thread(
             target=self._run, name="credwatch-answer-writer", daemon=True
         )
@@ -242,14 +294,47 @@ class AnswerStore:
             time.sleep(FLUSH_SECONDS)
             try:
                 self.flush()
+                if time.monotonic() - self._last_refresh > REFRESH_SECONDS:
+                    self._load_known(fresh=False)
                 if time.monotonic() - self._last_purge > PURGE_SECONDS:
                     self._last_purge = time.monotonic()
                     purged = self.purge()
                     if purged:
                         logger.info("deleted %d expired stored answers", purged)
+                        self._load_known(fresh=True)
             except (SQLAlchemyError, sqlite3.Error):
                 logger.exception("could not write stored answers; retrying")
                 self._stop.wait(1.0)
+
+    def _load_known(self, *, fresh: bool) -> None:
+        """Top up the known keys with those stored since the last look."""
+        now = datetime.now(UTC)
+        if self._sqlite_file is not None:
+            # Rowids grow in commit order (SQLite writes one at a time), so the
+            # highest one seen marks exactly where the next look starts.
+            after = 0 if fresh else self._known_rowid
+            rows = (
+                self._read_connection()
+                .execute(
+                    "SELECT rowid, key FROM stored_answers WHERE rowid > ? AND expires_at > ?",
+                    (after, now.strftime(_SQLITE_TIME)),
+                )
+                .fetchall()
+            )
+            if rows or fresh:
+                self._known_rowid = max((row[0] for row in rows), default=0)
+            keys = [row[1] for row in rows]
+        else:
+            statement = select(StoredAnswer.key).where(StoredAnswer.expires_at > now)
+            if not fresh and self._known_since is not None:
+                statement = statement.where(
+                    StoredAnswer.created_at >= self._known_since - REFRESH_OVERLAP
+                )
+            with self.engine.connect() as connection:
+                keys = list(connection.execute(statement).scalars())
+            self._known_since = now
+        self.known.update(keys, fresh=fresh)
+        self._last_refresh = time.monotonic()
 
     def _remember(self, key: str, stored: Stored) -> None:
         with self._lock:

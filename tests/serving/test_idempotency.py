@@ -86,3 +86,35 @@ def test_answers_are_per_key(served):
     assert other.json()["events_scored"] == 0 and other.json()["duplicates"] == 1
     assert other.json()["identity_id"] == first.json()["identity_id"]
     assert other.json()["tier"] == first.json()["tier"]
+
+
+def test_a_replay_reaching_another_process_gets_the_first_answer(make_settings):
+    settings = make_settings()
+    key, _ = create_key(settings, "zap")
+    headers = {"X-API-Key": key}
+    body = as_json(stolen_event(3))
+    with (
+        TestClient(create_app(settings)) as first,
+        TestClient(create_app(settings)) as other,
+    ):
+        answer = first.post("/v1/score", json=body, headers=headers).json()
+        first.app.state.store.flush()
+        # What the other process's writer thread does every second.
+        other.app.state.store._load_known(fresh=False)
+
+        replay = other.post("/v1/score", json=body, headers=headers)
+
+    assert replay.json() == answer
+    assert replay.headers["Idempotent-Replayed"] == "true"
+
+
+def test_new_requests_do_not_ask_the_database(served, monkeypatch):
+    store = served.app.state.store
+    asked = []
+    monkeypatch.setattr(store, "_read", lambda key, now: asked.append(key))
+
+    served.client.post(
+        "/v1/score", json=as_json(agent_event(4)), headers=served.headers()
+    )
+
+    assert asked == []
