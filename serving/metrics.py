@@ -7,6 +7,8 @@ sees whichever worker answered (docs/deploy.md).
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -39,6 +41,7 @@ class Metrics:
     content_type = CONTENT_TYPE_LATEST
 
     def __init__(self) -> None:
+        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self.registry = CollectorRegistry()
         registry = self.registry
         self.requests = Counter(
@@ -97,8 +100,16 @@ class Metrics:
     def observe_request(
         self, method: str, route: str, status: int, seconds: float
     ) -> None:
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(route).observe(seconds)
+        children = self._request_children.get((method, route, status))
+        if children is None:
+            # Looking a labelled child up costs more than using it; routes, methods
+            # and statuses are few, so each pair is looked up once.
+            children = self._request_children[(method, route, status)] = (
+                self.requests.labels(method, route, str(status)),
+                self.latency.labels(route),
+            )
+        children[0].inc()
+        children[1].observe(seconds)
 
     def set_model(self, version: str, previous: str | None) -> None:
         if previous is not None and previous != version:
