@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import numpy as np
@@ -58,6 +58,29 @@ class Detector:
 
     def scorer(self, resolver: IdentityResolver) -> Scorer:
         return Scorer(self, resolver)
+
+    def temper(self, observation: Observation, hits: list[Hit]) -> list[Hit]:
+        """Hits on familiar ground, at the severity analysts' verdicts taught.
+
+        `familiar_severity` (rule id -> a lower severity, or "none" to drop the
+        hit) is learned by retraining (training/tempering.py) and applies only when
+        the event shows the identity nothing new; a detector without it, or any
+        event with something new, keeps the rules' own severities.
+        """
+        tempered = getattr(self, "familiar_severity", None)
+        if not tempered or not hits or not on_familiar_ground(observation):
+            return hits
+        kept = []
+        for hit in hits:
+            severity = tempered.get(hit.rule_id)
+            lower = severity is not None and (
+                _SEVERITY_RANK.get(severity, 99) < _SEVERITY_RANK[hit.severity]
+            )
+            if not lower:
+                kept.append(hit)
+            elif severity != "none":
+                kept.append(replace(hit, severity=severity))
+        return kept
 
     def predict_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The model's 0-100 anomaly score of feature rows (the MLflow pyfunc face)."""
@@ -161,7 +184,7 @@ class Scorer:
     def _observe(self, facts: EventFacts) -> tuple[Observation, list[Hit]]:
         observation, _closed = self.stream.observe(facts)
         hits = evaluate_rules(observation, disabled=self.detector.disabled_rules)
-        return observation, hits
+        return observation, self.detector.temper(observation, hits)
 
     def _judge(
         self, observation: Observation, hits: list[Hit], model_risk: float
@@ -240,4 +263,16 @@ def _keep_strongest(verdict: _WindowVerdict, hit: Hit) -> None:
             verdict.evidence.append(event_id)
 
 
-_SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+_SEVERITY_RANK = {"none": -1, "low": 0, "medium": 1, "high": 2, "critical": 3}
+
+
+def on_familiar_ground(observation: Observation) -> bool:
+    """The event shows a mature identity nothing new: network, country, device and
+    client are all ones its history holds. (New API paths are left out: paths
+    carry object ids, so agents meet new ones all the time.)"""
+    return observation.baseline_mature and not (
+        observation.new_network
+        or observation.new_country
+        or observation.new_device
+        or observation.new_ua_family
+    )
