@@ -92,7 +92,8 @@ class AnswerStore:
 
         self.engine = session_factory(settings).kw["bind"]
         self.ttl = timedelta(hours=settings.idempotency_ttl_hours)
-        self._memory: OrderedDict[str, Stored] = OrderedDict()
+        # Plain tuples, which the garbage collector stops tracking, unlike objects.
+        self._memory: OrderedDict[str, tuple[str, bytes, datetime]] = OrderedDict()
         self._pending: list[dict[str, object]] = []
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -116,9 +117,9 @@ class AnswerStore:
     def get(self, key: str) -> Stored | None:
         now = datetime.now(UTC)
         with self._lock:
-            stored = self._memory.get(key)
-        if stored is not None:
-            return stored if stored.expires_at > now else None
+            kept = self._memory.get(key)
+        if kept is not None:
+            return Stored(*kept) if kept[2] > now else None
         if not self.known.may_hold(key):
             return None
         stored = self._read(key, now)
@@ -282,7 +283,7 @@ class AnswerStore:
                 delete(StoredAnswer).where(StoredAnswer.expires_at <= now)
             )
         with self._lock:
-            for key in [k for k, v in self._memory.items() if v.expires_at <= now]:
+            for key in [k for k, v in self._memory.items() if v[2] <= now]:
                 del self._memory[key]
         return result.rowcount or 0
 
@@ -338,7 +339,7 @@ class AnswerStore:
 
     def _remember(self, key: str, stored: Stored) -> None:
         with self._lock:
-            self._memory[key] = stored
+            self._memory[key] = (stored.request_hash, stored.answer, stored.expires_at)
             self._memory.move_to_end(key)
             if len(self._memory) > MEMORY_ANSWERS:
                 self._memory.popitem(last=False)

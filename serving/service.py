@@ -29,6 +29,8 @@ from models.schemas import Detection, tier_rank
 logger = logging.getLogger(__name__)
 
 SEEN_EVENTS = 500_000
+# Scored events between two sweeps of the scorer's finished windows.
+PRUNE_EVERY = 5_000
 IDENTITIES_REMEMBERED = 100_000
 HISTORY_PER_IDENTITY = 50
 
@@ -111,6 +113,7 @@ class ScoringService:
         self._records: OrderedDict[str, IdentityRecord] = OrderedDict()
         # Guards the two maps above; always taken inside a model's lock, never around it.
         self._state_lock = threading.Lock()
+        self._scored_since_prune = 0
 
     # --- the model ----------------------------------------------------------------
 
@@ -183,9 +186,34 @@ class ScoringService:
                     self._remember(event, scored, model.version, now)
             finally:
                 model.lock.release()
+        self._scored_since_prune += len(scores)
+        if self._scored_since_prune >= PRUNE_EVERY:
+            self._scored_since_prune = 0
+            self._prune_finished_windows(model)
         return ScoredBatch(
             scores, len(ordered), duplicates, unattributed, model.version, fresh
         )
+
+    def _prune_finished_windows(self, model: LoadedModel) -> None:
+        """Forget the verdicts of windows no identity is in any more.
+
+        The scorer keeps a verdict per identity and hour so that a batch can list
+        its detections at the end; a server never asks for that list, and only an
+        identity's current window is ever judged again, so the others would only
+        pile up for as long as the process runs.
+        """
+        with model.lock:
+            scorer = model.scorer
+            current = {
+                (identity_id, state.window.start)
+                for identity_id, state in scorer.stream.states.items()
+                if state.window is not None
+            }
+            finished = [key for key in scorer.verdicts if key not in current]
+            for key in finished:
+                del scorer.verdicts[key]
+        if finished:
+            logger.debug("forgot %d finished windows", len(finished))
 
     def record_of(self, identity_id: str) -> IdentityRecord | None:
         with self._state_lock:

@@ -208,3 +208,19 @@ def test_without_a_champion_scoring_is_503_and_readyz_says_why(serve, tmp_path):
     assert scored.status_code == 503 and scored.headers["Retry-After"]
     assert ready.status_code == 503
     assert ready.json()["problems"] == ["no champion model is loaded"]
+
+
+def test_finished_windows_are_forgotten_and_scoring_goes_on(served, monkeypatch):
+    from serving import service as service_module
+
+    monkeypatch.setattr(service_module, "PRUNE_EVERY", 3)
+    scorer = served.app.state.service.current().scorer
+    # One event an hour for five hours: each starts a new window.
+    for hour in range(5):
+        response = served.client.post(
+            "/v1/score", json=as_json(agent_event(60 * hour + 1)), headers=served.headers()
+        )
+        assert response.status_code == 200
+
+    assert len(scorer.verdicts) <= 3
+    assert ("00uSYNC", max(key[1] for key in scorer.verdicts)) in scorer.verdicts
