@@ -31,6 +31,7 @@ TABLE_MODULES: tuple[str, ...] = (
     "events.poller",
     "feedback.records",
     "response.audit_chain",
+    "credwatch.score_log",
 )
 
 # Stable constraint names, so a later migration tool can address them by name on

@@ -179,6 +179,7 @@ def _purge_rows(
 
 
 def _row_purges(cutoff: datetime) -> list[tuple[str, Any]]:
+    from credwatch.score_log import ScoredEvent
     from response.evidence import EvidenceEvent
     from response.records import Incident
     from serving.records import HookDelivery
@@ -199,16 +200,10 @@ def _row_purges(cutoff: datetime) -> list[tuple[str, Any]]:
             ),
         ),
     ]
-    purges.extend(_extra_purges(cutoff))
+    purges.append(
+        ("scored_events", delete(ScoredEvent).where(ScoredEvent.event_time < cutoff))
+    )
     return purges
-
-
-# Tables added later register here: name -> builder of their delete statement.
-EXTRA_PURGES: dict[str, Callable[[datetime], Any]] = {}
-
-
-def _extra_purges(cutoff: datetime) -> list[tuple[str, Any]]:
-    return [(name, build(cutoff)) for name, build in sorted(EXTRA_PURGES.items())]
 
 
 class RetentionSchedule:

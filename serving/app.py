@@ -21,6 +21,8 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from credwatch.errors import ModelNotReady
+from credwatch.retention import RetentionSchedule
+from credwatch.score_log import ScoreLog
 from credwatch.settings import Settings, get_settings
 from serving import openapi
 from serving.auth import Authenticator
@@ -110,6 +112,13 @@ def _start(app: FastAPI) -> None:
     except ModelNotReady as exc:
         logger.warning("starting without a model: %s", exc)
     state.metrics.queue_depth.set(state.queue.depth())
+    # Scores go to the log every process shares; retention purges on a schedule.
+    state.score_log = ScoreLog(state.queue.engine, source="serve")
+    state.service.shared = state.score_log
+    state.retention = RetentionSchedule(settings)
+    state.retention.maybe_run()
+    state.score_log.start()
+    state.retention.start()
     state.store.start()
     state.worker.start()
     state.watcher.start()
@@ -137,7 +146,7 @@ def settle_heap() -> None:
 
 def _stop(app: FastAPI) -> None:
     state = app.state
-    for name in ("watcher", "worker", "store"):
+    for name in ("watcher", "worker", "store", "score_log", "retention"):
         component = getattr(state, name, None)
         if component is not None:
             component.stop()

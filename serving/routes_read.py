@@ -35,7 +35,8 @@ async def identity(request: Request, identity_id: IdentityId) -> dict[str, Any]:
     service: ScoringService = request.app.state.service
     settings = request.app.state.settings
     ids, open_incident = await run_in_threadpool(incidents_of, settings, identity_id)
-    record = service.record_of(identity_id)
+    # The shared score log is read from the database: off the event loop.
+    record = await run_in_threadpool(service.record_of, identity_id)
     agent = _agent_of(service.deployment, identity_id, record)
     kind = name = None
     if record is not None:

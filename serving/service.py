@@ -6,8 +6,9 @@ lock that keeps the scorer's identity state consistent), the events already scor
 model is swapped by replacing one reference: a request takes the reference once
 and finishes on that model even if a new champion arrives meanwhile.
 
-Identity state lives in this process. Several server processes each keep their
-own, which docs/deploy.md spells out.
+Identity windows live in this process. Several server processes each keep their
+own, which docs/deploy.md spells out; each event's score also goes to the score
+log they share (credwatch/score_log.py), so any of them answers for any identity.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from credwatch.score_log import ScoreLog
 from credwatch.settings import Settings
 from events.schemas import LogEvent
 from features.deployment import DeploymentMap
@@ -114,6 +116,8 @@ class ScoringService:
         # Guards the two maps above; always taken inside a model's lock, never around it.
         self._state_lock = threading.Lock()
         self._scored_since_prune = 0
+        # The score log every process shares (credwatch/score_log.py), once attached.
+        self.shared: ScoreLog | None = None
 
     # --- the model ----------------------------------------------------------------
 
@@ -217,7 +221,13 @@ class ScoringService:
 
     def record_of(self, identity_id: str) -> IdentityRecord | None:
         with self._state_lock:
-            return self._records.get(identity_id)
+            local = self._records.get(identity_id)
+        if self.shared is None:
+            return local
+        # What other processes (or this one before a restart) scored, too.
+        from serving.shared_identity import merged_record
+
+        return merged_record(local, self.shared.recent(identity_id))
 
     def _first_sight(self, event: LogEvent) -> bool:
         # A repeat matches in uuid, time, type, actor and address; the same uuid
@@ -256,3 +266,5 @@ class ScoringService:
             record.identity = identity
             record.points.append(point)
             record.latest = scored
+        if self.shared is not None:
+            self.shared.add(event, scored, version=version, now=now)

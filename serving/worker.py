@@ -158,6 +158,9 @@ class HookWorker:
         )
         if batch.fresh:
             self.store.append(batch.fresh)
+        if self.service.shared is not None:
+            # The scores are in the shared log before the delivery counts as done.
+            self.service.shared.flush()
         self.queue.finish(
             claimed.id,
             delivery_id=delivery_id,
