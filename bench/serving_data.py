@@ -15,7 +15,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-START = datetime(2026, 3, 2, tzinfo=UTC)
+# Far enough back that every benchmark event stays in the past (events dated in
+# the future are refused), whatever day the benchmark runs.
+LIVE_DAYS = 120
+START = (datetime.now(UTC) - timedelta(days=LIVE_DAYS)).replace(
+    hour=0, minute=0, second=0, microsecond=0
+)
 BROWSER = (
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 "
     "(KHTML, like Gecko) Chrome/120.0 Safari/537.36"
