@@ -129,13 +129,16 @@ def simulate(
     days: Annotated[int, typer.Option(min=2)] = 7,
     seed: int = 7,
     out_dir: Annotated[Path, typer.Option("--out")] = Path("simulated"),
+    stale_map: Annotated[bool, typer.Option("--stale-map", help="Write an out-of-date map (second regions in use, the VPN left out)")] = False,
 ) -> None:
     """Write simulated Okta traffic with labelled compromises and a deployment map."""
     from credwatch.demo import describe_world
     from simulator import simulate as run_simulation
 
     with console.status("simulating traffic"):
-        summary = run_simulation(people=people, agents=agents, days=days, seed=seed, out=out_dir)
+        summary = run_simulation(
+            people=people, agents=agents, days=days, seed=seed, out=out_dir, stale_map=stale_map
+        )
     out.print(f"wrote {describe_world(summary)} to {out_dir}")
 
 
@@ -225,10 +228,15 @@ def verdict(
     value: Annotated[str, typer.Argument(metavar="true-positive|false-positive|expected")],
 ) -> None:
     """Record an analyst's verdict on an incident and resolve it."""
-    from response.flows import give_verdict
+    from feedback.flows import give_verdict
 
-    result = give_verdict(settings=_settings(), incident_id=incident, verdict=value)
+    result = give_verdict(
+        settings=_settings(), incident_id=incident, verdict=value, actor=_actor(), source="cli"
+    )
     out.print(f"incident {result['id']} resolved as {result['verdict']}")
+    if result.get("suppression_id"):
+        out.print(f"its pattern is suppressed (suppression {result['suppression_id']}); "
+                  "see `credwatch suppressions`")
 
 
 @app.command()
@@ -306,16 +314,26 @@ def drop(action: int) -> None:
 
 @app.command()
 def models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """List registered model versions, their aliases and metrics."""
-    from training.registry import list_versions
+    """List registered model versions, their aliases, metrics and promotion decisions."""
+    from training.promotion import describe_versions
 
-    versions = list_versions(_settings())
+    versions = describe_versions(_settings())
     if as_json:
         sys.stdout.write(json.dumps(versions, indent=2, default=str) + "\n")
         return
+    if not versions:
+        out.print("no model registered yet; run `credwatch train`")
     for item in versions:
         aliases = ", ".join(item.get("aliases") or []) or "-"
-        out.print(f"version {item['version']}  aliases: {aliases}  run: {item['run_id']}")
+        out.print(
+            f"version {item['version']}  {item['created']:%Y-%m-%d %H:%M}  aliases: {aliases}  "
+            f"run: {item['run_id']}", highlight=False,
+        )
+        shown = item.get("shown_metrics") or {}
+        if shown:
+            out.print("    " + ", ".join(f"{k} {v:g}" for k, v in shown.items()), highlight=False)
+        if item.get("tags", {}).get("decision_reason"):
+            out.print(f"    {item['tags']['decision_reason']}", highlight=False)
 
 
 @app.command()
@@ -421,6 +439,211 @@ def audit_verify(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
             out.print(f"audit trail altered: {problem}")
     if not result.ok:
         raise typer.Exit(1)
+
+
+@app.command()
+def feedback(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Read verdicts from Jira tickets resolved since the last run and apply them."""
+    from feedback.flows import pull_jira_verdicts
+
+    report = pull_jira_verdicts(settings=_settings())
+    if as_json:
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+        return
+    out.print(
+        f"{report['tickets']} resolved tickets read: {len(report['applied'])} verdicts "
+        f"applied, {report['unchanged']} already known, {len(report['problems'])} left alone"
+    )
+    for item in report["applied"]:
+        out.print(f"  {item['ticket']}: incident {item['incident_id']} {item['verdict']}")
+    for item in report["problems"]:
+        out.print(f"  [yellow]{item['ticket']}: {item['problem']}[/yellow]")
+
+
+@app.command()
+def retrain(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Event files or folders (default: the event store)", exists=True)] = None,
+    map_path: MapOpt = None,
+    promote: Annotated[bool, typer.Option(help="Promote the challenger when it passes the gate")] = True,
+    summary: Annotated[bool, typer.Option(help="Publish the summary page afterwards")] = True,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Learn from the verdicts: register a challenger, gate it against the champion."""
+    from credwatch import pipeline
+    from training.retrain import retrain as run_retrain
+
+    settings = _settings()
+    deployment = pipeline.load_map(map_path, settings)
+    with console.status("retraining from the verdicts"):
+        result = run_retrain(
+            settings=settings, deployment=deployment, paths=paths or [], actor=_actor(),
+            promote=promote,
+        )
+    report = result.as_dict()
+    if summary:
+        from feedback.summary import after_retrain
+
+        report["summary"] = after_retrain(settings, result)
+    if as_json:
+        sys.stdout.write(json.dumps(report, indent=2, default=str) + "\n")
+        return
+    out.print(f"version {result.version} registered as challenger: {result.comparison.reason}")
+    if result.promoted:
+        out.print(f"version {result.version} is now the champion (was {result.champion_version})")
+    tempered = report["tempered"]
+    if tempered:
+        out.print("learned: " + ", ".join(f"{rule} on familiar ground counts as {sev}" for rule, sev in tempered.items()))
+    if result.proposals:
+        out.print(f"{len(result.proposals)} map changes proposed; see `credwatch proposals`")
+    if summary:
+        out.print(f"summary: {report['summary']}")
+
+
+@app.command()
+def promote(version: str) -> None:
+    """Make VERSION the champion (the previous one is kept for rollback)."""
+    from training.promotion import promote as promote_version
+
+    previous = promote_version(_settings(), version, actor=_actor(), reason="promoted by hand")
+    out.print(f"version {version} is the champion (was {previous or 'none'})")
+
+
+@app.command()
+def rollback() -> None:
+    """Give the champion alias back to the version that held it before."""
+    from training.promotion import rollback as roll_back
+
+    current, target = roll_back(_settings(), actor=_actor())
+    out.print(f"champion rolled back from version {current} to {target}")
+
+
+@app.command("summary")
+def summary_now(map_path: MapOpt = None) -> None:
+    """Write this week's summary page now (drift, patterns, metrics, proposals)."""
+    from datetime import UTC, datetime
+
+    from credwatch import pipeline
+    from feedback.schedule import weekly_summary
+
+    settings = _settings()
+    where = weekly_summary(
+        settings=settings, deployment=pipeline.load_map(map_path, settings), now=datetime.now(UTC)
+    )
+    out.print(f"summary: {where}")
+
+
+suppressions_app = typer.Typer(help="Patterns that raise no incident for a while.")
+app.add_typer(suppressions_app, name="suppressions")
+
+
+@suppressions_app.callback(invoke_without_command=True)
+def suppressions_list(
+    ctx: typer.Context,
+    active: Annotated[bool, typer.Option("--active", help="Only those in force")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List suppressions (newest first)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from feedback.flows import list_suppressions
+
+    rows = list_suppressions(settings=_settings(), active_only=active)
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    if not rows:
+        out.print("no suppression")
+    for row in rows:
+        state = "active" if row["active"] else ("lifted" if row["lifted_at"] else "expired")
+        scope = ", ".join(x for x in (row["network"] and f"network {row['network']}", row["client"] and f"client {row['client']}") if x) or "any network or client"
+        out.print(
+            f"{row['id']:>5}  {state:<7} {row['identity_id']}  {scope}  until {row['expires_at']}  ({row['reason']})",
+            highlight=False,
+        )
+
+
+@suppressions_app.command("add")
+def suppressions_add(
+    identity: str,
+    hours: Annotated[float, typer.Option(min=0.01, help="How long")] = 168.0,
+    network: Annotated[str | None, typer.Option(help="Only this network (AS123 or an address block)")] = None,
+    client: Annotated[str | None, typer.Option(help="Only this client family (python-requests, browser:Chrome)")] = None,
+    reason: str = "added by hand",
+) -> None:
+    """Suppress incidents of IDENTITY (optionally one network or client) for a while."""
+    from feedback.flows import add_suppression
+
+    row = add_suppression(settings=_settings(), identity_id=identity, hours=hours, actor=_actor(),
+                          network=network, client=client, reason=reason)
+    out.print(f"suppression {row['id']} until {row['expires_at']}")
+
+
+@suppressions_app.command("remove")
+def suppressions_remove(suppression: int) -> None:
+    """Lift a suppression now."""
+    from feedback.flows import lift_suppression
+
+    row = lift_suppression(settings=_settings(), suppression_id=suppression, actor=_actor())
+    out.print(f"suppression {row['id']} lifted at {row['lifted_at']}")
+
+
+proposals_app = typer.Typer(help="Deployment-map changes that expected verdicts suggest.")
+app.add_typer(proposals_app, name="proposals")
+
+
+@proposals_app.callback(invoke_without_command=True)
+def proposals_list(
+    ctx: typer.Context,
+    all_: Annotated[bool, typer.Option("--all", help="Also accepted and rejected ones")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List proposed map changes."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from feedback.flows import list_proposals
+
+    rows = list_proposals(settings=_settings(), status=None if all_ else "proposed")
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    if not rows:
+        out.print("no map change proposed")
+    for row in rows:
+        incidents = ", ".join(map(str, row["detail"].get("incidents", [])))
+        out.print(f"{row['id']:>5}  {row['status']:<8} {row['change']}  (incidents {incidents})", highlight=False)
+
+
+@proposals_app.command("accept")
+def proposals_accept(
+    proposal: int,
+    map_path: MapOpt = None,
+    out_path: Annotated[Path | None, typer.Option("--out", help="Write the changed map here (default: in place, keeping a .bak)")] = None,
+) -> None:
+    """Accept a proposal: write its change into the deployment map."""
+    from feedback.flows import decide_proposal
+
+    row = decide_proposal(settings=_settings(), proposal_id=proposal, accept=True, actor=_actor(),
+                          map_path=map_path, out=out_path)
+    out.print(f"accepted: {row['change']}; map written to {row['written_to']}")
+
+
+@proposals_app.command("reject")
+def proposals_reject(proposal: int) -> None:
+    """Reject a proposal; it is not proposed again."""
+    from feedback.flows import decide_proposal
+
+    row = decide_proposal(settings=_settings(), proposal_id=proposal, accept=False, actor=_actor())
+    out.print(f"rejected: {row['change']}")
+
+
+def _actor() -> str:
+    import getpass
+
+    # The audit trail names who acted; from the command line that is the OS user.
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "cli"
 
 
 def _report_quarantine(count: int, path: Path | None) -> None:

@@ -86,7 +86,7 @@ def record_verdict(
         suppression = suppress_incident_pattern(
             session, incident=incident, hours=suppress_hours, actor=actor, now=now
         )
-        suppression_id = suppression.id
+        suppression_id = suppression.id if suppression is not None else None
     logger.info(
         "verdict %s on incident %s from %s%s",
         verdict,

@@ -32,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from credwatch.db import ensure_utc
+from credwatch.errors import CredwatchError
 from feedback.policy_log import log_change
 from feedback.records import MapProposal
 
@@ -44,7 +45,7 @@ SHARED_ACCESS_RULES = frozenset(
 )
 
 
-class UnknownProposal(LookupError):
+class UnknownProposal(CredwatchError):
     """No proposal has that id."""
 
 

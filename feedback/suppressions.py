@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from credwatch.db import ensure_utc
+from credwatch.errors import CredwatchError
 from features.facts import network_key, user_agent_family
 from feedback.policy_log import log_change
 from feedback.records import Suppression
@@ -45,7 +46,7 @@ NETWORK_RULES = frozenset(
 CLIENT_RULES = frozenset({"client_mismatch"})
 
 
-class UnknownSuppression(LookupError):
+class UnknownSuppression(CredwatchError):
     """No suppression has that id."""
 
 
@@ -120,25 +121,28 @@ def suppress_incident_pattern(
     hours: float,
     actor: str,
     now: datetime | None = None,
-) -> Suppression:
-    """Suppress what an incident called expected was about.
+) -> Suppression | None:
+    """Suppress what an incident called expected was about, when it can be told.
 
     The network is named when the incident's rules are about place, the client
     when they are about the client; both come from the latest event the incident
-    cites (the one that made it unusual). Without cited events kept, the whole
-    identity is suppressed.
+    cites (the one that made it unusual). Without the cited events kept (incidents
+    from `score` rather than `watch`), nothing is suppressed: hiding a whole
+    identity is a decision for a person (`credwatch suppressions add`).
     """
     from response.evidence import evidence_for
 
     rules = set(incident.rules)
     cited = evidence_for(session, list(incident.event_ids))
-    network = client = None
-    if cited:
-        latest = Footprint.of_summary(cited[-1])
-        if rules & NETWORK_RULES:
-            network = latest.network
-        if rules & CLIENT_RULES:
-            client = latest.client
+    if not cited:
+        logger.info(
+            "incident %s: no cited events kept, so no suppression of its pattern",
+            incident.id,
+        )
+        return None
+    latest = Footprint.of_summary(cited[-1])
+    network = latest.network if rules & NETWORK_RULES else None
+    client = latest.client if rules & CLIENT_RULES else None
     return add_suppression(
         session,
         identity_id=incident.identity_id,

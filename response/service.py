@@ -86,6 +86,8 @@ class ResponseOutcome:
     duplicate: bool = False
     # Reasons this detection added to an incident that was already open.
     new_reasons: list[str] = field(default_factory=list)
+    # The suppression (feedback.suppressions) that kept it from an incident.
+    suppressed_by: int | None = None
 
 
 def respond(
@@ -108,6 +110,19 @@ def respond(
             detection.identity_id,
         )
         return ResponseOutcome(incident_id=None, created=False, tier=detection.tier)
+    from feedback.suppressions import screen
+
+    suppression = screen(session, detection, now=now)
+    if suppression is not None:
+        logger.info(
+            "detection of %s suppressed by suppression %s",
+            detection.identity_id,
+            suppression.id,
+        )
+        return ResponseOutcome(
+            incident_id=None, created=False, tier=detection.tier,
+            suppressed_by=suppression.id,
+        )
 
     key = detection_key(detection)
     incident, created = _open_incident(session, detection=detection, key=key, now=now)

@@ -46,6 +46,7 @@ class Challenger:
 
     detector: Detector
     frame: pd.DataFrame  # training windows of the new forest
+    reference_frame: pd.DataFrame  # windows before the recent period (drift)
     recent_frame: pd.DataFrame  # windows of the recent period (drift)
     fit: EnsembleFit
     fit_report: FitReport
@@ -132,7 +133,10 @@ def build_challenger(
     return Challenger(
         detector=detector,
         frame=frame,
-        recent_frame=_frame(
+        reference_frame=frame_of(
+            [w for w in collection.windows if w.last_time < recent_start]
+        ),
+        recent_frame=frame_of(
             [w for w in collection.windows if w.last_time >= recent_start]
         ),
         fit=fit,
@@ -144,7 +148,8 @@ def build_challenger(
     )
 
 
-def _frame(windows: Sequence[WindowRecord]) -> pd.DataFrame:
+def frame_of(windows: Sequence[WindowRecord]) -> pd.DataFrame:
+    """Windows as a feature frame (one row each, with `identity_kind`)."""
     from features.vectors import FEATURE_NAMES
 
     if not windows:
@@ -163,8 +168,9 @@ def _labelled_frame(
             "identity_kind": w.kind,
             "window_start": w.start.isoformat(),
             "rules": ",".join(sorted(w.rules)),
-            "label": label.value,
-            "incident": label.group,
+            # Floats: MLflow's schema of an integer column cannot hold a gap.
+            "label": float(label.value),
+            "incident": float(label.group) if label.group is not None else None,
         }
         for w, label in zip(windows, labels, strict=True)
         if label.value is not None

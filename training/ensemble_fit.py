@@ -82,6 +82,12 @@ class EnsembleFit:
     loss_before: float
     loss_after: float
     rules_seen: list[str] = field(default_factory=list)
+    prior: EnsembleWeights = field(default_factory=EnsembleWeights)
+
+    @property
+    def moved(self) -> dict[str, tuple[float, float]]:
+        """Weights that moved from where the fit started."""
+        return self.changes(self.prior)
 
     def changes(self, prior: EnsembleWeights) -> dict[str, tuple[float, float]]:
         """Weights that moved, as name -> (before, after)."""
@@ -213,6 +219,7 @@ def fit_ensemble(
         loss_before=float(before),
         loss_after=float(after),
         rules_seen=rules,
+        prior=prior,
     )
 
 
