@@ -4,9 +4,12 @@ Follows api-contracts section 2 and the checklist in section 5: `serverInfo` wit
 `versionNumbers` and a chosen `deploymentType`; Basic auth in Cloud mode, Bearer
 in Data Center mode; `POST issue` validated (summary, project, issue type, known
 priority, assignee shape per deployment) with Jira's ErrorCollection body;
-`search/jql` (Cloud: `nextPageToken`, no total) and legacy `search` (Data Center;
-410 on Cloud); comments; `PUT issue`; a field the tests make Jira refuse; 429s
-with `Retry-After`.
+`search/jql` (Cloud: `nextPageToken`, absent on the last page, `isLast`, no total,
+`id` only unless fields are asked for) and legacy `search` (Data Center: `startAt`,
+`maxResults`, `total`; 410 on Cloud), both paged at most `page_cap` issues at a
+time and filtering the JQL credwatch writes (project, labels, resolution, updated,
+relative or absolute); comments; `PUT issue`; a field the tests make Jira refuse;
+429s with `Retry-After`. `resolve` closes a ticket the way an analyst would.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import itertools
 import re
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .http import LoopbackServer, Request, Response
@@ -50,6 +54,10 @@ class JiraStandIn:
         self.refused_fields: dict[str, str] = {}
         self.rate_limited = 0
         self.fail_creates = 0
+        # Issues per search page at most, whatever the client asks for.
+        self.page_cap = 50
+        # The server's clock, for `updated` and relative JQL times.
+        self.now: datetime | None = None
         self._ids = itertools.count(10000)
         self._lock = threading.RLock()
         self._server = LoopbackServer(self.handle)
@@ -165,7 +173,11 @@ class JiraStandIn:
             return Response.json(400, {"errorMessages": [], "errors": errors})
         number = next(self._ids)
         key = f"{self.project}-{len(self.issues) + 1}"
-        self.issues[key] = Issue(id=str(number), key=key, fields=dict(fields))
+        stamp = _jira_stamp(self.clock())
+        self.issues[key] = Issue(
+            id=str(number), key=key,
+            fields={"resolution": None, "created": stamp, "updated": stamp, **fields},
+        )
         return Response.json(201, {"id": str(number), "key": key, "self": f"{self.url}/rest/api/2/issue/{number}"})
 
     def _search(self, request: Request, *, enhanced: bool) -> Response:
@@ -173,24 +185,122 @@ class JiraStandIn:
             return Response.json(404, {"errorMessages": ["no such resource"]})
         if not enhanced and self.cloud:
             return Response.json(410, {"errorMessages": ["The requested API has been removed. Please use /rest/api/3/search/jql."]})
-        jql = request.param("jql") or ""
+        params = self._search_params(request)
+        jql = str(params.get("jql") or "")
         if not jql.strip():
             return Response.json(400, {"errorMessages": ["Unbounded JQL queries are not allowed here."]})
-        label = re.search(r'labels\s*=\s*"([^"]+)"', jql)
-        found = [
-            issue for issue in self.issues.values()
-            if label is None or label.group(1) in (issue.fields.get("labels") or [])
-        ]
-        limit = int(request.param("maxResults") or 50)
-        page = [self._issue_json(issue, minimal=True) for issue in found[:limit]]
+        found = [issue for issue in self.issues.values() if self._matches(issue, jql)]
+        if re.search(r"ORDER BY updated", jql, re.IGNORECASE):
+            found.sort(key=lambda issue: (issue.fields.get("updated") or "", _number(issue.key)))
+        limit = min(int(params.get("maxResults") or 50), self.page_cap)
+        wanted = params.get("fields")
         if enhanced:
-            return Response.json(200, {"issues": page, "isLast": True})
-        return Response.json(200, {"startAt": 0, "maxResults": limit, "total": len(found), "issues": page})
-
-    def _issue_json(self, issue: Issue, minimal: bool = False) -> dict[str, Any]:
-        document = {"id": issue.id, "key": issue.key, "self": f"{self.url}/rest/api/2/issue/{issue.id}"}
-        if not minimal:
-            document["fields"] = {**issue.fields, "comment": {"comments": issue.comments, "total": len(issue.comments)}}
+            start = int(base64.b64decode(params["nextPageToken"]).decode()) if params.get("nextPageToken") else 0
         else:
+            start = int(params.get("startAt") or 0)
+        page = [self._issue_json(issue, fields=wanted, enhanced=enhanced) for issue in found[start : start + limit]]
+        if enhanced:
+            document: dict[str, Any] = {"issues": page, "isLast": start + limit >= len(found)}
+            if not document["isLast"]:
+                document["nextPageToken"] = base64.b64encode(str(start + limit).encode()).decode()
+            return Response.json(200, document)
+        return Response.json(200, {"startAt": start, "maxResults": limit, "total": len(found), "issues": page})
+
+    def _search_params(self, request: Request) -> dict[str, Any]:
+        if request.method == "POST":
+            return dict(request.json() or {})
+        params: dict[str, Any] = {name: values[0] for name, values in request.query.items()}
+        fields = [part for value in request.query.get("fields", []) for part in value.split(",") if part]
+        params["fields"] = fields or None
+        return params
+
+    def _matches(self, issue: Issue, jql: str) -> bool:
+        fields = issue.fields
+        project = re.search(r'project\s*=\s*"?([A-Z0-9]+)"?', jql)
+        if project and project.group(1) != self.project:
+            return False
+        for label in re.findall(r'labels\s*=\s*"([^"]+)"', jql):
+            if label not in (fields.get("labels") or []):
+                return False
+        if re.search(r"resolution\s*!=\s*Unresolved", jql, re.IGNORECASE) and not fields.get("resolution"):
+            return False
+        if re.search(r"resolution\s*=\s*Unresolved", jql, re.IGNORECASE) and fields.get("resolution"):
+            return False
+        updated = re.search(r'updated\s*>=\s*"([^"]+)"', jql)
+        if updated:
+            text = updated.group(1)
+            relative = re.fullmatch(r"-(\d+)m", text)
+            if relative:
+                bound = self.clock() - timedelta(minutes=int(relative.group(1)))
+            else:
+                bound = datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+            if _jira_time(fields.get("updated")) < bound:
+                return False
+        return True
+
+    def clock(self) -> datetime:
+        return self.now or datetime.now(UTC)
+
+    def add_ticket(self, *, labels: list[str], summary: str = "credwatch incident", **fields: Any) -> Issue:
+        """A ticket made outside credwatch (or by an earlier run)."""
+        with self._lock:
+            number = next(self._ids)
+            key = f"{self.project}-{len(self.issues) + 1}"
+            stamp = _jira_stamp(self.clock())
+            issue = Issue(id=str(number), key=key, fields={
+                "summary": summary, "labels": list(labels), "resolution": None,
+                "created": stamp, "updated": stamp, **fields,
+            })
+            self.issues[key] = issue
+            return issue
+
+    def resolve(
+        self,
+        key: str,
+        *,
+        resolution: str = "Done",
+        add_labels: tuple[str, ...] = (),
+        fields: dict[str, Any] | None = None,
+        at: datetime | None = None,
+    ) -> Issue:
+        """Resolve a ticket as an analyst would: resolution, labels, fields, `updated`."""
+        with self._lock:
+            issue = self.issues[key]
+            stamp = _jira_stamp(at or self.clock())
+            issue.fields["resolution"] = {"id": "10000", "name": resolution}
+            issue.fields["resolutiondate"] = stamp
+            issue.fields["labels"] = [*(issue.fields.get("labels") or []), *add_labels]
+            issue.fields.update(fields or {})
+            issue.fields["updated"] = stamp
+            return issue
+
+    def _issue_json(
+        self, issue: Issue, minimal: bool = False, *, fields: list[str] | None = None,
+        enhanced: bool = False,
+    ) -> dict[str, Any]:
+        document = {"id": issue.id, "key": issue.key, "self": f"{self.url}/rest/api/2/issue/{issue.id}"}
+        every = {**issue.fields, "comment": {"comments": issue.comments, "total": len(issue.comments)}}
+        if minimal:
             document["fields"] = {}
+        elif fields is None:
+            # search/jql answers with the id alone unless fields are asked for.
+            document["fields"] = {} if enhanced else every
+        elif "*all" in fields or "*navigable" in fields:
+            document["fields"] = every
+        else:
+            document["fields"] = {name: every.get(name) for name in fields if name != "id"}
         return document
+
+
+def _jira_stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+
+
+def _jira_time(text: str | None) -> datetime:
+    if not text:
+        return datetime.min.replace(tzinfo=UTC)
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+def _number(key: str) -> int:
+    return int(key.rsplit("-", 1)[-1])
