@@ -9,7 +9,8 @@ own retention; 0 keeps everything). A purge deletes, older than that:
 - quarantined records (raw input that was not an event), by when written;
 - evidence summaries kept for tickets, except those of identities with an open
   incident, whose ticket still needs them;
-- per-event scores (the features' outcome: risk and tier per event);
+- per-event scores (the features' outcome: risk and tier per event), by when
+  they were scored;
 - Event Hook deliveries already scored.
 
 Incidents, actions, verdicts and the audit chain are the record of what credwatch
@@ -200,8 +201,10 @@ def _row_purges(cutoff: datetime) -> list[tuple[str, Any]]:
             ),
         ),
     ]
+    # Scores go by when they were made, not by the event's time: a replay of old
+    # events keeps its scores for the whole retention, like anything written now.
     purges.append(
-        ("scored_events", delete(ScoredEvent).where(ScoredEvent.event_time < cutoff))
+        ("scored_events", delete(ScoredEvent).where(ScoredEvent.scored_at < cutoff))
     )
     return purges
 

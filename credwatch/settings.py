@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = Field(default=10, ge=1)
     outbox_retry_base_s: float = Field(default=5.0, ge=0)
     outbox_retry_max_s: float = Field(default=900.0, ge=0)
+    # How long a worker's claim on outside work holds; a process that died holding
+    # one leaves it to others once it runs out.
+    outbox_lease_s: float = Field(default=300.0, gt=0)
     watch_poll_interval_s: float = Field(default=10.0, ge=0)
     watch_page_limit: int = Field(default=1000, ge=1, le=1000)
     # Events and what was derived from them are purged once older than this many
@@ -132,6 +135,8 @@ class Settings(BaseSettings):
     api_rate_per_minute: int = Field(default=600, ge=1)
     api_key_cache_seconds: float = Field(default=5.0, ge=0)
     hook_max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1_000)
+    # A delivery claimed by a server that died is taken over after this long.
+    hook_claim_timeout_s: float = Field(default=600.0, gt=0)
     idempotency_ttl_hours: float = Field(default=48.0, gt=0)
     model_check_seconds: float = Field(default=60.0, ge=0)
 

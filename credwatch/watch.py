@@ -11,7 +11,9 @@ within the second.
 Exactly-once: an event that leads to a response is marked handled in the same
 transaction as the response; the others are marked in batches and at the end of
 each page (`MARK_BATCH`). A restart re-reads the page from the saved cursor and
-skips what is marked.
+skips what is marked. Each event's score goes to the shared score log
+(credwatch/score_log.py) in the transaction that marks the event, so an event is
+logged once however often the process restarts.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from credwatch.retention import RetentionSchedule
+from credwatch.score_log import insert_rows, row_for
 from credwatch.settings import Settings
 from events.poller import SystemLogPoller, mark_handled
 from events.readers import read_events
@@ -98,6 +101,9 @@ class Watcher:
         self._on_event = on_event
         self._recent: OrderedDict[str, LogEvent] = OrderedDict()
         self._unmarked: list[str] = []
+        # Scores for the shared score log, written with the marks of their events.
+        self._scores: list[dict[str, object]] = []
+        self._version = detector.model_version
         self.report = WatchReport()
         self.stop = threading.Event()
         self._retention = RetentionSchedule(settings, sessions=sessions)
@@ -125,6 +131,7 @@ class Watcher:
                 if pause > 0 and self.stop.wait(pause):
                     break
             self.handle(event, cursor=None)
+        self._flush_marks(None)
         self._drain()
         return self.report
 
@@ -173,14 +180,18 @@ class Watcher:
         self._remember(event)
         self.report.events += 1
         scored = self._scorer.score_event(event)
+        if scored is not None:
+            self._scores.append(
+                row_for(event, scored, version=self._version, source="watch", now=self._clock())
+            )
         detection = scored.detection if scored is not None else None
         if detection is None or tier_rank(detection.tier) < tier_rank(
             MIN_INCIDENT_TIER
         ):
             if cursor is not None:
                 self._unmarked.append(event.uuid)
-                if len(self._unmarked) >= MARK_BATCH:
-                    self._flush_marks(cursor)
+            if len(self._unmarked) >= MARK_BATCH or len(self._scores) >= MARK_BATCH:
+                self._flush_marks(cursor)
             return
         self.report.detections += 1
         queued = self._respond(detection, event, cursor=cursor)
@@ -210,21 +221,27 @@ class Watcher:
                 mark_handled(
                     session, uuids=[*self._unmarked, event.uuid], name=cursor, now=now
                 )
+            insert_rows(session.connection(), self._scores)
             session.commit()
         self._unmarked.clear()
+        self._scores.clear()
         if outcome.incident_id is not None:
             self.report.incidents.add(outcome.incident_id)
         return bool(outcome.actions or outcome.new_reasons)
 
-    def _flush_marks(self, cursor: str) -> None:
-        if not self._unmarked:
+    def _flush_marks(self, cursor: str | None) -> None:
+        if not self._unmarked and not self._scores:
             return
         with self._sessions() as session:
-            mark_handled(
-                session, uuids=list(self._unmarked), name=cursor, now=self._clock()
-            )
+            if cursor is not None:
+                mark_handled(
+                    session, uuids=list(self._unmarked), name=cursor, now=self._clock()
+                )
+            # In the same transaction: an event is marked handled with its score.
+            insert_rows(session.connection(), self._scores)
             session.commit()
         self._unmarked.clear()
+        self._scores.clear()
 
     def _drain(self) -> None:
         if self._executor is None or self._settings.response_mode != "enforce":

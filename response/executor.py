@@ -93,6 +93,7 @@ class ExecutorLimits:
             max_attempts=settings.outbox_max_attempts,
             retry_base_s=settings.outbox_retry_base_s,
             retry_max_s=settings.outbox_retry_max_s,
+            lease_s=getattr(settings, "outbox_lease_s", cls.lease_s),
         )
 
 

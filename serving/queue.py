@@ -4,7 +4,7 @@ A delivery is committed (on SQLite, the WAL is synced) before Okta gets its 204,
 an acknowledged delivery survives a crash. A worker claims the oldest waiting one
 with a conditional UPDATE, which works the same on SQLite and PostgreSQL and lets
 several server processes share one queue; a claim left behind by a process that
-died is taken over after `STALE_CLAIM`.
+died is taken over after `CREDWATCH_HOOK_CLAIM_TIMEOUT_S` (ten minutes by default).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from serving.records import HookDelivery
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
-STALE_CLAIM = timedelta(minutes=10)
 KEEP_DONE = timedelta(days=7)
 
 
@@ -39,6 +38,7 @@ class DeliveryQueue:
         from response.flows import session_factory
 
         self.engine = session_factory(settings).kw["bind"]
+        self.stale_claim = timedelta(seconds=settings.hook_claim_timeout_s)
 
     def enqueue(self, body: bytes) -> int:
         """Store a delivery durably; its id."""
@@ -63,7 +63,7 @@ class DeliveryQueue:
         waiting = or_(
             HookDelivery.status == "pending",
             (HookDelivery.status == "working")
-            & (HookDelivery.claimed_at < now - STALE_CLAIM),
+            & (HookDelivery.claimed_at < now - self.stale_claim),
         )
         with self.engine.begin() as connection:
             row = connection.execute(

@@ -82,7 +82,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
 
     summary = lines()
     if summary:
-        terminalreporter.section("hostile input tried")
+        terminalreporter.section("hostile input and crashes tried")
         for line in summary:
             terminalreporter.write_line(line)
 
