@@ -41,6 +41,37 @@ class Notifier(Protocol):
         ...
 
 
+class _HideUrl(logging.Filter):
+    """Replaces a secret URL in the log records of the HTTP client.
+
+    httpx logs every request's URL at INFO; for an incoming webhook the URL is
+    the secret itself.
+    """
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url = url
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.url in message:
+            record.msg = message.replace(self.url, "<owner webhook URL>")
+            record.args = ()
+        return True
+
+
+_hidden_urls: set[str] = set()
+
+
+def hide_in_http_logs(url: str) -> None:
+    """Keep `url` out of what httpx and httpcore log, from now on."""
+    if not url or url in _hidden_urls:
+        return
+    _hidden_urls.add(url)
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).addFilter(_HideUrl(url))
+
+
 class LocalNotifier:
     """No webhook configured: the notice is logged and kept in the audit trail only."""
 
@@ -69,6 +100,7 @@ class WebhookNotifier:
         self._style = style
         self._routing_key = routing_key
         self._http = http or httpx.Client(timeout=timeout, follow_redirects=False)
+        hide_in_http_logs(url.get_secret_value())
 
     def __repr__(self) -> str:
         return f"WebhookNotifier(style={self._style!r}, url=***)"
