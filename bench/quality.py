@@ -69,6 +69,8 @@ def variants(detector: Detector) -> dict[str, Detector]:
     rules_only.weights = EnsembleWeights(model=0.0, rules=dict(detector.weights.rules))
     forest_only = copy.copy(detector)
     forest_only.disabled_rules = frozenset(RULES_BY_ID)
+    # Alone, the forest must be able to reach every tier.
+    forest_only.weights = EnsembleWeights(model=1.0)
     return {"ensemble": detector, "rules only": rules_only, "forest only": forest_only}
 
 

@@ -66,8 +66,11 @@ def plausible_travel(inj: Injector, traffic: PersonTraffic) -> bool:
     ]
     hotel = residential_network(rng=rng, place=rng.choice(destinations))
     ip = hotel.address(rng)
+    # In the air both ways: no sign-in the day before or the day after, so that
+    # neither leg is faster than a flight.
     if day > 0:
-        traffic.plan(day - 1).off = True  # in the air: no sign-in at all
+        traffic.plan(day - 1).off = True
+    traffic.plan(day + 1).off = True
     plan = traffic.plan(day)
     plan.endpoint = (ip, hotel)
     plan.hooks.append(
