@@ -41,6 +41,11 @@ class Notifier(Protocol):
         ...
 
 
+def _slack_text(text: str) -> str:
+    """Slack's escaping of text: &, < and > as entities (its links and mentions)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 class _HideUrl(logging.Filter):
     """Replaces a secret URL in the log records of the HTTP client.
 
@@ -138,7 +143,9 @@ class WebhookNotifier:
             else "\n(no ticket link: Jira is not configured)"
         )
         if self._style == "slack":
-            return {"text": f"*{notice.title}*\n{notice.text}{link}"}
+            # The notice quotes events; escaped, nothing in them becomes a link
+            # or an @channel mention in the owners' channel.
+            return {"text": f"*{_slack_text(notice.title)}*\n{_slack_text(notice.text)}{link}"}
         if self._style == "teams":
             card: dict[str, Any] = {
                 "@type": "MessageCard",

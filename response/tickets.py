@@ -8,6 +8,8 @@ recommended for the identity's kind.
 
 from __future__ import annotations
 
+import re
+
 from typing import Any
 
 from integrations.jira_tickets import PriorityLevel, TicketDraft
@@ -105,7 +107,7 @@ def evidence_comment(*, incident: dict[str, Any], new_reasons: list[str]) -> str
     lines = [
         f"New evidence: the incident is now {incident['tier']} "
         f"(risk {incident['risk']:.1f}), {incident['detection_count']} detections.",
-        *(f"- {reason}" for reason in new_reasons),
+        *(f"- {_plain(reason)}" for reason in new_reasons),
         f"Rules so far: {', '.join(incident['rules']) or 'model only'}.",
     ]
     return "\n".join(lines)
@@ -120,6 +122,18 @@ def hold_comment(*, kind: str, action_id: int, count: int, limit: int) -> str:
     )
 
 
+# Jira renders descriptions and comments as wiki markup: in text that came from
+# events (which whoever acts in Okta shapes, user agents above all) these would
+# make links, images and macros in the security team's ticket.
+_MARKUP = re.compile(r"([\[\]{}|!])")
+
+
+def _plain(value: Any) -> str:
+    """Event-derived text as inert wiki text: markup escaped, on one line."""
+    text = " ".join(str(value).splitlines())
+    return _MARKUP.sub(r"\\\1", text)
+
+
 def _identity(
     incident: dict[str, Any],
     target: dict[str, Any],
@@ -127,12 +141,12 @@ def _identity(
     evidence: list[dict[str, Any]],
 ) -> str:
     apps = sorted(
-        {str(app) for item in evidence for app in item.get("apps") or [] if app}
+        {_plain(app) for item in evidence for app in item.get("apps") or [] if app}
     )
     lines = [
         "Identity",
         f"- id: {incident['identity_id']} ({incident['identity_kind']}, Okta {target.get('type', 'user')})",
-        f"- name: {incident['identity_name'] or '-'}",
+        f"- name: {_plain(incident['identity_name'] or '-')}",
         f"- owner: {owner or '-'}",
         f"- apps and systems: {', '.join(apps) if apps else 'see the events below'}",
         f"- incident: {incident['id']}, opened {incident['opened_at']}, "
@@ -156,7 +170,7 @@ def _detections(incident: dict[str, Any]) -> str:
         "Detections and reasons",
         f"- rules: {', '.join(incident['rules']) or 'model only'}",
     ]
-    lines.extend(f"- {reason}" for reason in incident["reasons"])
+    lines.extend(f"- {_plain(reason)}" for reason in incident["reasons"])
     return "\n".join(lines)
 
 
@@ -168,7 +182,7 @@ def _events(evidence: list[dict[str, Any]], event_ids: list[str]) -> str:
         return "\n".join(lines)
     for item in evidence[:MAX_EVENTS_SHOWN]:
         where = ", ".join(
-            str(part)
+            _plain(part)
             for part in (
                 item.get("ip"),
                 item.get("place"),
@@ -178,10 +192,10 @@ def _events(evidence: list[dict[str, Any]], event_ids: list[str]) -> str:
             if part
         )
         lines.append(
-            f"- {item.get('published')} {item.get('eventType')} "
-            f"[{item.get('outcome') or '-'}] from {where or 'unknown'}; "
-            f"client {item.get('userAgent') or '-'}; session {item.get('session') or '-'}; "
-            f"uuid {item.get('uuid')}"
+            f"- {item.get('published')} {_plain(item.get('eventType'))} "
+            f"[{_plain(item.get('outcome') or '-')}] from {where or 'unknown'}; "
+            f"client {_plain(item.get('userAgent') or '-')}; "
+            f"session {_plain(item.get('session') or '-')}; uuid {_plain(item.get('uuid'))}"
         )
     if len(evidence) > MAX_EVENTS_SHOWN:
         lines.append(f"- ... and {len(evidence) - MAX_EVENTS_SHOWN} more")
