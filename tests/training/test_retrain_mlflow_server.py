@@ -82,9 +82,10 @@ def mlflow_server(tmp_path_factory):
     # The server and the workers it started, and nothing else.
     os.killpg(process.pid, signal.SIGTERM)
     try:
-        process.wait(timeout=15)
+        process.wait(timeout=10)
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
     log.close()
     import mlflow
 
