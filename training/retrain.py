@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -93,6 +94,10 @@ def retrain(
 ) -> RetrainResult:
     """Retrain from the verdicts and gate the result against the champion."""
     from training.registry import load_champion
+
+    # With a tracking server MLflow prints each run's URL on stdout, which would
+    # corrupt `credwatch retrain --json`; the run id is in the result instead.
+    os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 
     started = time.perf_counter()
     now = ensure_utc(now or datetime.now(UTC))
