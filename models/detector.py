@@ -172,6 +172,23 @@ class Scorer:
                 self._judge(observation, hits, float(model_risk))
         return self.detections()
 
+    def forget_finished_windows(self) -> int:
+        """Drop the verdicts of windows no identity is in any more; returns how many.
+
+        A batch lists every window's detection at its end; a long-running scorer
+        (the API, `watch`) only ever judges an identity's current window again, so
+        it calls this now and then to keep memory flat.
+        """
+        current = {
+            (identity_id, state.window.start)
+            for identity_id, state in self.stream.states.items()
+            if state.window is not None
+        }
+        finished = [key for key in self.verdicts if key not in current]
+        for key in finished:
+            del self.verdicts[key]
+        return len(finished)
+
     def detections(self) -> list[Detection]:
         found = [self._detection(verdict) for verdict in self.verdicts.values()]
         detections = [item for item in found if item is not None]

@@ -199,25 +199,11 @@ class ScoringService:
         )
 
     def _prune_finished_windows(self, model: LoadedModel) -> None:
-        """Forget the verdicts of windows no identity is in any more.
-
-        The scorer keeps a verdict per identity and hour so that a batch can list
-        its detections at the end; a server never asks for that list, and only an
-        identity's current window is ever judged again, so the others would only
-        pile up for as long as the process runs.
-        """
+        """Forget the verdicts of windows no identity is in any more."""
         with model.lock:
-            scorer = model.scorer
-            current = {
-                (identity_id, state.window.start)
-                for identity_id, state in scorer.stream.states.items()
-                if state.window is not None
-            }
-            finished = [key for key in scorer.verdicts if key not in current]
-            for key in finished:
-                del scorer.verdicts[key]
+            finished = model.scorer.forget_finished_windows()
         if finished:
-            logger.debug("forgot %d finished windows", len(finished))
+            logger.debug("forgot %d finished windows", finished)
 
     def record_of(self, identity_id: str) -> IdentityRecord | None:
         with self._state_lock:

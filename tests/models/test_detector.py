@@ -141,3 +141,13 @@ def test_ensemble_combines_rules_and_model():
     assert tier_for(two) == "critical"
     muted = EnsembleWeights(rules={"concurrent_networks": 0.0})
     assert combine(model_risk=0, hits={"concurrent_networks": high}, weights=muted) == 0
+
+
+def test_a_long_running_scorer_forgets_finished_windows(detector):
+    scorer = detector.scorer(IdentityResolver(MAP))
+    for minutes in (5, 65, 125):
+        scorer.score_event(agent_event(minutes))
+
+    assert len(scorer.verdicts) == 3
+    assert scorer.forget_finished_windows() == 2
+    assert len(scorer.verdicts) == 1
