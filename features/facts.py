@@ -76,6 +76,7 @@ class EventFacts:
     ua_class: str | None
     request_uri: str | None
     api_token_id: str | None
+    created_token: str | None
     failed: bool
     threat_suspected: bool
     positive_behaviors: tuple[str, ...]
@@ -136,6 +137,7 @@ def extract_facts(
         ua_class=user_agent_class(user_agent),
         request_uri=event.request_uri,
         api_token_id=event.api_token_id,
+        created_token=_created_token(event),
         failed=event.failed,
         threat_suspected=event.threat_suspected
         or event.eventType in THREAT_EVENTS,
@@ -203,3 +205,16 @@ def travel_kmh(
     )
     km = 2 * 6371.0 * math.asin(min(1.0, math.sqrt(a)))
     return km, km / max(hours, 1 / 60)
+
+
+TOKEN_CREATED = frozenset({"system.api_token.create"})
+
+
+def _created_token(event: LogEvent) -> str | None:
+    """The id of the API token an event created, if it created one."""
+    if event.eventType not in TOKEN_CREATED:
+        return None
+    for target in event.target or []:
+        if (target.type or "").lower() == "token" and target.id:
+            return target.id
+    return None

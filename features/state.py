@@ -34,6 +34,10 @@ RARE_HOUR_SHARE = 0.002
 SUSTAINED_OFF_SCHEDULE_EVENTS = 5
 SUSTAINED_OFF_SCHEDULE = timedelta(minutes=20)
 SESSIONS_REMEMBERED = 64
+# A credential is new for a week after its creation; its first uses from
+# somewhere else than where it was made are worth a look.
+NEW_TOKEN_SPAN = timedelta(days=7)
+TOKENS_REMEMBERED = 10_000
 
 
 @dataclass(slots=True)
@@ -62,6 +66,18 @@ class SessionTrace:
     def remember(self, device: str | None) -> None:
         if device is not None:
             self.devices.setdefault(device.split(":", 1)[0], device)
+
+
+@dataclass(slots=True)
+class TokenBirth:
+    """Where and when a credential was created, to judge its first uses."""
+
+    token_id: str
+    created: datetime
+    creator: str
+    network: str | None
+    uuid: str
+    networks_used: set[str] = field(default_factory=set)
 
 
 @dataclass(slots=True)
@@ -109,6 +125,7 @@ class Observation:
     window_events: int
     off_schedule_events: int
     off_schedule_sustained: bool
+    token_birth: TokenBirth | None
     usual_hourly_events: float
     busiest_hour: int
     vector: np.ndarray = field(repr=False)
@@ -193,7 +210,9 @@ class IdentityState:
         self.last_located: Located | None = None
         self.off_schedule_run: OffScheduleRun | None = None
 
-    def observe(self, facts: EventFacts) -> tuple[Observation, Window | None]:
+    def observe(
+        self, facts: EventFacts, *, token_birth: TokenBirth | None = None
+    ) -> tuple[Observation, Window | None]:
         """Add one event; return its observation and the window it closed, if any."""
         closed = self._roll_window(facts.time)
         window = self.window
@@ -243,6 +262,7 @@ class IdentityState:
             window_events=window.events,
             off_schedule_events=off_run.events if off_run else 0,
             off_schedule_sustained=bool(off_run and off_run.became_sustained),
+            token_birth=token_birth,
             usual_hourly_events=usual,
             busiest_hour=baseline.busiest_hour if mature else 0,
             vector=window.vector(usual),
@@ -397,6 +417,7 @@ class FeatureStream:
         self.resolver = resolver
         self.baselines = baselines if baselines is not None else {}
         self.states: dict[str, IdentityState] = {}
+        self.token_births: OrderedDict[str, TokenBirth] = OrderedDict()
 
     def facts_of(self, event: LogEvent, *, when: datetime | None = None) -> EventFacts | None:
         """The event reduced to its facts; None when it names no actor to attribute it to.
@@ -416,7 +437,27 @@ class FeatureStream:
         if state is None:
             baseline = self.baselines.setdefault(identity.id, IdentityBaseline())
             state = self.states[identity.id] = IdentityState(identity, baseline)
-        return state.observe(facts)
+        birth = self._token_birth(facts)
+        return state.observe(facts, token_birth=birth)
+
+    def _token_birth(self, facts: EventFacts) -> TokenBirth | None:
+        """Remember new credentials; for a credential's use, its recent birth."""
+        if facts.created_token and not facts.failed:
+            self.token_births[facts.created_token] = TokenBirth(
+                facts.created_token, facts.time, facts.identity.id, facts.network,
+                facts.uuid,
+            )
+            if len(self.token_births) > TOKENS_REMEMBERED:
+                self.token_births.popitem(last=False)
+            return None
+        birth = self.token_births.get(facts.api_token_id or "")
+        if birth is None or facts.time - birth.created > NEW_TOKEN_SPAN:
+            return None
+        # Only a new token's first use from each network is news.
+        if facts.network is None or facts.network in birth.networks_used:
+            return None
+        birth.networks_used.add(facts.network)
+        return birth
 
     def push(
         self, event: LogEvent, *, when: datetime | None = None

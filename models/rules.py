@@ -311,6 +311,21 @@ def anonymizing_proxy(obs: Observation):
     ), (facts.uuid,)
 
 
+def new_token_elsewhere(obs: Observation):
+    birth = obs.token_birth
+    facts = obs.facts
+    if birth is None or facts.expected_network or not facts.network:
+        return None
+    if facts.network == birth.network or (obs.baseline_mature and not obs.new_network):
+        return None
+    hours = (facts.time - birth.created).total_seconds() / 3600
+    return None, (
+        f"API token {birth.token_id[:10]}… created by {birth.creator} from "
+        f"{birth.network or 'an unknown network'} {hours:.0f} h ago is used from "
+        f"{_where(facts)}"
+    ), (birth.uuid, facts.uuid)
+
+
 def _country_declared(declared: list[str], country: str) -> bool:
     return (country_code(country) or country.upper()) in declared
 
@@ -341,6 +356,9 @@ CATALOGUE: tuple[Rule, ...] = (
     Rule("anonymizing_proxy", "unexpected place", "medium",
          "a sign-in through an anonymising proxy the organisation does not own",
          anonymizing_proxy),
+    Rule("new_token_elsewhere", "MFA and token abuse", "high",
+         "a new API token used from another network than the one it was made on",
+         new_token_elsewhere),
     Rule("okta_threat_signal", "Okta signals", "high",
          "Okta's own ThreatInsight, risk or behaviour detections", okta_threat_signal),
 )

@@ -165,6 +165,18 @@ EXAMPLES = {
             build_event(event_type="user.session.start", ip="198.51.100.7", asn=64500,
                         securityContext={"asNumber": 64500, "isProxy": True})], False),
     ],
+    "new_token_elsewhere": [
+        ("a token made at the office, used from abroad", lambda: [
+            build_event(event_type="system.api_token.create",
+                        target=[{"id": "00TNEW", "type": "Token", "displayName": "API token"}]),
+            agent_event(at=timedelta(hours=2), token_id="00TNEW", actor_id="00uPERSON1",
+                        ip="45.9.1.2", asn=9009)], True),
+        ("a token made and used at the office", lambda: [
+            build_event(event_type="system.api_token.create",
+                        target=[{"id": "00TNEW", "type": "Token", "displayName": "API token"}]),
+            agent_event(at=timedelta(hours=2), token_id="00TNEW", actor_id="00uPERSON1",
+                        ip="203.0.113.10", asn=7922)], False),
+    ],
     "okta_threat_signal": [
         ("Okta detected a replayed refresh token", lambda: [build_event(event_type="app.oauth2.token.detect_reuse")], True),
         ("Okta behaviours in logOnlySecurityData only", lambda: [
