@@ -6,7 +6,7 @@ on the history (baselines and forests), and parsing + features + rules + model o
 every event. The machine is shared, so parsing alone is the baseline the other
 figures are read against.
 
-    .venv/bin/python -m bench.speed [--people 1000 --agents 250 --days 20]
+    .venv/bin/python -m bench.speed [--people 1400 --agents 350 --days 20]
 """
 
 from __future__ import annotations
@@ -86,8 +86,8 @@ def measure(task, argument) -> tuple[int, float, float]:
 
 def main(argv: list[str] | None = None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--people", type=int, default=1000)
-    parser.add_argument("--agents", type=int, default=250)
+    parser.add_argument("--people", type=int, default=1400)
+    parser.add_argument("--agents", type=int, default=350)
     parser.add_argument("--days", type=int, default=20)
     parser.add_argument("--seed", type=int, default=5)
     args = parser.parse_args(argv)
