@@ -173,11 +173,11 @@ def rest_quality(
 ) -> tuple[int, int, int]:
     """False alerts, compromises found and compromises, from `since` on.
 
-    Alerts count when raised at or after `since`. An alert is false when no
-    compromise explains it, whenever that compromise began; recall counts the
-    compromises still going on at `since`.
+    Alerts count when their window reaches `since` (both models have scored the
+    hours before it). An alert is false when no compromise explains it, whenever
+    that compromise began; recall counts the compromises still going on at `since`.
     """
-    rest = [d for d in detections if d.detected_at >= since]
+    rest = [d for d in detections if d.window_end >= since]
     later = [label for label in labels if label.end >= since]
     false_alerts = evaluate(rest, labels=labels, tier=tier).false_alerts
     quality = evaluate(rest, labels=later, tier=tier)

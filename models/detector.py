@@ -34,6 +34,9 @@ MODEL_REASON_FLOOR = 25.0
 # word on it counts for less until its baseline matures.
 IMMATURE_MODEL_FACTOR = 0.5
 MAX_EVIDENCE_IDS = 200
+# Events of a network or client an identity's history must hold before the
+# network or client counts as familiar ground (Detector.temper).
+FAMILIAR_EVENTS = 100
 BATCH_CHUNK = 20_000
 
 
@@ -59,16 +62,22 @@ class Detector:
     def scorer(self, resolver: IdentityResolver) -> Scorer:
         return Scorer(self, resolver)
 
-    def temper(self, observation: Observation, hits: list[Hit]) -> list[Hit]:
+    def temper(
+        self,
+        observation: Observation,
+        hits: list[Hit],
+        baseline: IdentityBaseline | None = None,
+    ) -> list[Hit]:
         """Hits on familiar ground, at the severity analysts' verdicts taught.
 
         `familiar_severity` (rule id -> a lower severity, or "none" to drop the
         hit) is learned by retraining (training/tempering.py) and applies only when
-        the event shows the identity nothing new; a detector without it, or any
-        event with something new, keeps the rules' own severities.
+        the event shows the identity nothing new (`on_familiar_ground`); a detector
+        without it, or any event with something new, keeps the rules' own
+        severities.
         """
         tempered = getattr(self, "familiar_severity", None)
-        if not tempered or not hits or not on_familiar_ground(observation):
+        if not tempered or not hits or not on_familiar_ground(observation, baseline):
             return hits
         kept = []
         for hit in hits:
@@ -201,7 +210,8 @@ class Scorer:
     def _observe(self, facts: EventFacts) -> tuple[Observation, list[Hit]]:
         observation, _closed = self.stream.observe(facts)
         hits = evaluate_rules(observation, disabled=self.detector.disabled_rules)
-        return observation, self.detector.temper(observation, hits)
+        baseline = self.stream.baselines.get(facts.identity.id)
+        return observation, self.detector.temper(observation, hits, baseline)
 
     def _judge(
         self, observation: Observation, hits: list[Hit], model_risk: float
@@ -283,13 +293,29 @@ def _keep_strongest(verdict: _WindowVerdict, hit: Hit) -> None:
 _SEVERITY_RANK = {"none": -1, "low": 0, "medium": 1, "high": 2, "critical": 3}
 
 
-def on_familiar_ground(observation: Observation) -> bool:
+def on_familiar_ground(
+    observation: Observation, baseline: IdentityBaseline | None = None
+) -> bool:
     """The event shows a mature identity nothing new: network, country, device and
-    client are all ones its history holds. (New API paths are left out: paths
-    carry object ids, so agents meet new ones all the time.)"""
-    return observation.baseline_mature and not (
+    client are all ones its history holds, and (given the baseline) the network and
+    client are established there, with `FAMILIAR_EVENTS` events or more, so an
+    attacker's network does not turn familiar within the hour it appears. (New API
+    paths are left out: paths carry object ids, so agents meet new ones all the
+    time.)"""
+    if not observation.baseline_mature or (
         observation.new_network
         or observation.new_country
         or observation.new_device
         or observation.new_ua_family
+    ):
+        return False
+    if baseline is None:
+        return True
+    facts = observation.facts
+    return all(
+        value is None or counter.counts.get(value, 0) >= FAMILIAR_EVENTS
+        for counter, value in (
+            (baseline.networks, facts.network),
+            (baseline.ua_families, facts.ua_family),
+        )
     )

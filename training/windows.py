@@ -29,6 +29,7 @@ from features.state import FeatureStream
 from feedback.proposals import SeenEvent, SpanEvidence
 from models.detector import on_familiar_ground
 from models.rules import SEVERITY_SCORES, evaluate_rules
+from training.evaluation import FOLLOW_ON
 from training.spans import Span
 
 logger = logging.getLogger(__name__)
@@ -129,7 +130,8 @@ def collect_windows(
         record.vector = observation.vector
         record.mature = observation.baseline_mature
         record.events += 1
-        strongest = record.familiar if on_familiar_ground(observation) else record.hits
+        familiar = on_familiar_ground(observation, stream.baselines.get(identity.id))
+        strongest = record.familiar if familiar else record.hits
         for hit in hits:
             current = strongest.get(hit.rule_id)
             if (
@@ -170,23 +172,40 @@ def label_windows(
     """Each window's label: from a span of its identity that it overlaps.
 
     A true-positive span wins over another verdict on the same hour; its windows
-    form one group (the span's incident), since an incident is true when any of
-    its windows is, not each of them.
+    form one group, since an incident is true when any of its windows is, not each
+    of them. True incidents of one identity that follow each other within
+    `FOLLOW_ON` are one compromise told in several incidents, and one group: the
+    later ones often show only what the attacker had already made familiar.
     """
     by_identity: dict[str, list[Span]] = {}
     for span in spans:
         by_identity.setdefault(span.identity_id, []).append(span)
+    group_of = _compromise_groups(spans)
     labels: list[WindowLabel] = []
     for window in windows:
         found = UNLABELLED
         for span in by_identity.get(window.identity_id, ()):
             if window.first_time <= span.end and window.last_time >= span.start:
                 if span.positive:
-                    found = WindowLabel(1, span.incident_id)
+                    found = WindowLabel(1, group_of[span.incident_id])
                     break
                 found = WindowLabel(0, None)
         labels.append(found)
     return labels
+
+
+def _compromise_groups(spans: Sequence[Span]) -> dict[int, int]:
+    """Each true-positive span's group: the first span of its chain of follow-ons."""
+    groups: dict[int, int] = {}
+    last: dict[str, Span] = {}
+    for span in sorted((s for s in spans if s.positive), key=lambda s: s.start):
+        previous = last.get(span.identity_id)
+        if previous is not None and span.start <= previous.end + FOLLOW_ON:
+            groups[span.incident_id] = groups[previous.incident_id]
+        else:
+            groups[span.incident_id] = span.incident_id
+        last[span.identity_id] = span
+    return groups
 
 
 @dataclass(frozen=True)

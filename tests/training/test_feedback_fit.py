@@ -4,14 +4,15 @@ correction, and the detector's use of them."""
 from __future__ import annotations
 
 import pickle
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from scipy.optimize import approx_fprime
 
+from features.baseline import IdentityBaseline
 from features.vectors import FEATURE_NAMES
-from models.detector import Detector
+from models.detector import FAMILIAR_EVENTS, Detector
 from models.ensemble import EnsembleWeights
 from models.forest import AnomalyModel
 from models.rules import Hit
@@ -134,12 +135,19 @@ def test_no_verdicts_change_nothing():
 
 
 @dataclass
+class Facts:
+    network: str | None = "AS16509"
+    ua_family: str | None = "python-requests"
+
+
+@dataclass
 class Seen:
     baseline_mature: bool = True
     new_network: bool = False
     new_country: bool = False
     new_device: bool = False
     new_ua_family: bool = False
+    facts: Facts = field(default_factory=Facts)
 
 
 def test_detector_tempers_only_hits_on_familiar_ground():
@@ -159,6 +167,18 @@ def test_detector_tempers_only_hits_on_familiar_ground():
     # Something new about the event: the rules' own severities stand.
     assert detector.temper(Seen(new_network=True), [hit, other]) == [hit, other]
     assert detector.temper(Seen(baseline_mature=False), [hit]) == [hit]
+
+    # Known, but not established: a network seen a handful of times (an attacker's,
+    # learned an hour ago) is not familiar ground yet.
+    baseline = IdentityBaseline()
+    for _ in range(5):
+        baseline.networks.add("AS16509")
+        baseline.ua_families.add("python-requests")
+    assert detector.temper(Seen(), [hit], baseline) == [hit]
+    for _ in range(FAMILIAR_EVENTS):
+        baseline.networks.add("AS16509")
+        baseline.ua_families.add("python-requests")
+    assert [h.severity for h in detector.temper(Seen(), [hit], baseline)] == ["low"]
 
 
 def test_corrected_forest_moves_risk_and_keeps_through_pickling():
