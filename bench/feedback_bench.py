@@ -46,6 +46,7 @@ from simulator import simulate
 from training.challenger import build_challenger
 from training.evaluation import Label, evaluate, read_labels
 from training.fit import fit_detector
+from training.gates import compare
 from training.spans import Span
 
 TIERS = (MIN_INCIDENT_TIER, "high")
@@ -267,6 +268,17 @@ def run_world(
                 recent_start=test_start,
             )
             after_detector = challenger.detector
+            # The gate as `retrain` applies it: both models on the judged history.
+            gate = compare(
+                champion,
+                after_detector,
+                before,
+                resolver=IdentityResolver(deployment),
+                spans=spans,
+                baselines=challenger.snapshot,
+            )
+            row["promoted"] = gate.promote
+            row["gate"] = gate.reason
             accepted = apply_to_map(world.map_document, challenger.proposals)
             row["proposals"] = len(challenger.proposals)
             row["weights"] = challenger.fit.changes(champion.weights)
@@ -317,6 +329,7 @@ def _row_text(row: dict) -> str:
         f"{_quality(row[('refit', tier)])}; after {_quality(row[('after', tier)])}; "
         f"with proposals accepted {_quality(row[('accepted', tier)])} "
         f"[{row['verdicts'] or 'no verdicts'}; tempered {row.get('tempered') or '-'}; "
+        f"gate: {row.get('gate', '-')}; "
         f"retrain {row['retrain_seconds']:.0f} s]"
     )
 
@@ -329,8 +342,8 @@ def report(rows: list[dict]) -> str:
         "| k verdicts | tier | false alerts on the rest: before / "
         "refit without verdicts "
         "/ after / after + map proposals accepted | recall on the rest (same order) "
-        "| false alerts kept after |",
-        "| --- | --- | --- | --- | --- |",
+        "| false alerts kept after | challenger promoted by the gate |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for k in sorted({row["k"] for row in rows}):
         group = [row for row in rows if row["k"] == k]
@@ -339,9 +352,11 @@ def report(rows: list[dict]) -> str:
             found = [sum(row[(v, tier)][1] for row in group) for v in VARIANTS]
             total = sum(row[("before", tier)][2] for row in group)
             kept = f"{fa[2] / fa[0]:.0%}" if fa[0] else "-"
+            promoted = sum(bool(row.get("promoted")) for row in group) if k else 0
             lines.append(
                 f"| {k} | {tier} | {' / '.join(map(str, fa))} | "
-                f"{' / '.join(f'{n}/{total}' for n in found)} | {kept} |"
+                f"{' / '.join(f'{n}/{total}' for n in found)} | {kept} | "
+                f"{promoted} of {len(group) if k else 0} worlds |"
             )
     return "\n".join(lines)
 

@@ -37,6 +37,7 @@ from events.readers import read_events
 from events.schemas import LogEvent
 from features.deployment import DeploymentMap
 from features.identity import IdentityResolver
+from feedback.schedule import FeedbackSchedule
 from integrations.okta import LogSource
 from models.detector import Detector
 from models.schemas import Detection, tier_rank
@@ -107,6 +108,8 @@ class Watcher:
         self.report = WatchReport()
         self.stop = threading.Event()
         self._retention = RetentionSchedule(settings, sessions=sessions)
+        # Jira verdicts every 15 minutes, the summary page once a week.
+        self._feedback = FeedbackSchedule(settings=settings, deployment=deployment)
 
     # Sources.
 
@@ -162,6 +165,7 @@ class Watcher:
             # Retries that came due while the page was worked on.
             self._drain()
             self._retention.maybe_run()
+            self._feedback.tick()
             if max_polls is not None and self.report.polls >= max_polls:
                 break
             if not batch and self.stop.wait(pause):

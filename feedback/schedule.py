@@ -62,14 +62,22 @@ class FeedbackSchedule:
 def weekly_summary_if_due(
     *, settings: Settings, deployment: DeploymentMap | None, now: datetime
 ) -> str | None:
-    """Write the weekly summary when the last one is a week old (or there is none)."""
+    """Write the weekly summary when the last one is a week old.
+
+    The first call only starts the clock: the first summary comes after a week of
+    watching, not at start-up.
+    """
     from feedback.jira_feedback import read_cursor, save_cursor
     from feedback.summary import SUMMARY_CURSOR, WEEK
     from response.flows import session_factory
 
     with session_factory(settings)() as session:
         last = read_cursor(session, SUMMARY_CURSOR)
-    if last is not None and now - last < WEEK:
+        if last is None:
+            save_cursor(session, now, now=now, name=SUMMARY_CURSOR)
+            session.commit()
+            return None
+    if now - last < WEEK:
         return None
     where = weekly_summary(settings=settings, deployment=deployment, now=now)
     with session_factory(settings)() as session:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -82,8 +83,6 @@ def test_summary_page_as_markdown_and_html_with_plots(settings, open_incident):
     page = build_page(settings, inputs)
     where = publish(settings, page)
 
-    from pathlib import Path
-
     folder = Path(where)
     markdown = (folder / "summary.md").read_text()
     html = (folder / "summary.html").read_text()
@@ -97,3 +96,14 @@ def test_summary_page_as_markdown_and_html_with_plots(settings, open_incident):
     assert "Mean time to detect" in markdown and "Policy changes" in markdown
     assert (folder / "drift.png").read_bytes().startswith(b"\x89PNG")
     assert '<img src="drift.png"' in html and "<table>" in html
+
+
+def test_the_schedule_writes_the_summary_a_week_after_it_starts(settings):
+    from feedback.schedule import FeedbackSchedule
+
+    schedule = FeedbackSchedule(settings=settings, deployment=None)
+    assert schedule.tick(T0) == {}  # starts the clock, writes nothing
+    assert schedule.tick(T0 + timedelta(days=3)) == {}
+    ran = schedule.tick(T0 + timedelta(days=7, minutes=1))
+    assert (Path(ran["summary"]) / "summary.md").exists()
+    assert schedule.tick(T0 + timedelta(days=8)) == {}
