@@ -172,6 +172,9 @@ class AnswerStore:
 
     def put(self, key: str, request_hash: str, answer: bytes) -> None:
         now = datetime.now(UTC)
+        # A copy of exactly its size: orjson's output keeps the 4-8 KiB buffer it
+        # was written into, and 20,000 kept answers would hold over 100 MB.
+        answer = bytes(memoryview(answer))
         stored = Stored(request_hash, answer, now + self.ttl)
         self._remember(key, stored)
         self.known.add(key)
