@@ -57,7 +57,9 @@ class PurgeReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "cutoff": self.cutoff.strftime("%Y-%m-%dT%H:%M:%SZ") if self.cutoff else None,
+            "cutoff": self.cutoff.strftime("%Y-%m-%dT%H:%M:%SZ")
+            if self.cutoff
+            else None,
             "event_days": self.event_days,
             "event_files": self.event_files,
             "quarantine_files": self.quarantine_files,
@@ -103,7 +105,9 @@ def purge(
     _purge_event_store(settings.events_dir, cutoff, report, dry_run)
     report.quarantine_files = _purge_files(settings.quarantine_dir, cutoff, dry_run)
     _purge_rows(sessions or _sessions_of(settings), cutoff, report, dry_run)
-    if not dry_run and (report.event_days or report.event_files or any(report.rows.values())):
+    if not dry_run and (
+        report.event_days or report.event_files or any(report.rows.values())
+    ):
         logger.info("retention: %s", report.summary())
     return report
 
@@ -159,7 +163,10 @@ def _sessions_of(settings: Settings) -> sessionmaker[Session]:
 
 
 def _purge_rows(
-    sessions: sessionmaker[Session], cutoff: datetime, report: PurgeReport, dry_run: bool
+    sessions: sessionmaker[Session],
+    cutoff: datetime,
+    report: PurgeReport,
+    dry_run: bool,
 ) -> None:
     with sessions() as session:
         for name, statement in _row_purges(cutoff):
@@ -171,7 +178,9 @@ def _purge_rows(
                 )
                 report.rows[name] = int(session.scalar(counted) or 0)
             else:
-                result = session.execute(statement.execution_options(synchronize_session=False))
+                result = session.execute(
+                    statement.execution_options(synchronize_session=False)
+                )
                 report.rows[name] = int(result.rowcount or 0)
         if dry_run:
             session.rollback()
@@ -235,7 +244,10 @@ class RetentionSchedule:
         if self.settings.retention_days <= 0:
             return None
         now = self._clock()
-        if self._last is not None and now - self._last < self.settings.retention_check_s:
+        if (
+            self._last is not None
+            and now - self._last < self.settings.retention_check_s
+        ):
             return None
         self._last = now
         try:

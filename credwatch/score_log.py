@@ -135,7 +135,9 @@ def insert_rows(connection: Connection, rows: list[dict[str, Any]]) -> int:
     return fresh
 
 
-def recent(connection: Connection, identity_id: str, *, limit: int = 50) -> list[LoggedScore]:
+def recent(
+    connection: Connection, identity_id: str, *, limit: int = 50
+) -> list[LoggedScore]:
     """The identity's latest scores, newest event first."""
     rows = connection.execute(
         select(
@@ -175,7 +177,9 @@ class ScoreLog:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def add(self, event: LogEvent, scored: Any, *, version: str | None, now: datetime) -> None:
+    def add(
+        self, event: LogEvent, scored: Any, *, version: str | None, now: datetime
+    ) -> None:
         """Queue one event's score; written within `FLUSH_SECONDS`."""
         row = row_for(event, scored, version=version, source=self.source, now=now)
         with self._lock:

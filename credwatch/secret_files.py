@@ -31,11 +31,11 @@ EXTRA_FILE_SETTINGS = ("database_url", "mlflow_uri")
 def file_settings(settings_cls: type[BaseSettings]) -> tuple[str, ...]:
     """The settings that may come from a file: every secret, and the URLs above."""
     names = [
-        name
-        for name, info in settings_cls.model_fields.items()
-        if _is_secret(info)
+        name for name, info in settings_cls.model_fields.items() if _is_secret(info)
     ]
-    names.extend(name for name in EXTRA_FILE_SETTINGS if name in settings_cls.model_fields)
+    names.extend(
+        name for name in EXTRA_FILE_SETTINGS if name in settings_cls.model_fields
+    )
     return tuple(names)
 
 
@@ -47,7 +47,9 @@ def _is_secret(info: FieldInfo) -> bool:
 class SecretFileSource(PydanticBaseSettingsSource):
     """Values of `CREDWATCH_<NAME>_FILE` files, for the settings that allow them."""
 
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+    def get_field_value(
+        self, field: FieldInfo, field_name: str
+    ) -> tuple[Any, str, bool]:
         # Unused: `__call__` reads every file setting at once.
         return None, field_name, False
 

@@ -33,7 +33,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Integer, String, Text, event, func, insert, select, text
+from sqlalchemy import (
+    Connection,
+    Integer,
+    String,
+    Text,
+    event,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from credwatch.db import Base, UTCDateTime, ensure_utc
@@ -207,9 +217,13 @@ def append(connection: Connection, pending: list[_Pending]) -> None:
     """Append records for `pending` changes after the chain's head."""
     if connection.dialect.name == "postgresql":
         # Orders appends across processes; released when the transaction ends.
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+        connection.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY}
+        )
     head = connection.execute(
-        select(AuditRecord.seq, AuditRecord.hash).order_by(AuditRecord.seq.desc()).limit(1)
+        select(AuditRecord.seq, AuditRecord.hash)
+        .order_by(AuditRecord.seq.desc())
+        .limit(1)
     ).first()
     now = datetime.now(UTC)
     rows: list[dict[str, Any]] = []
@@ -244,7 +258,11 @@ def genesis_record(connection: Connection, now: datetime) -> dict[str, Any]:
     migration that creates the chain writes this record, so a chain is never empty.
     """
     reach = {
-        name: int(connection.execute(select(func.coalesce(func.max(model.id), 0))).scalar_one())
+        name: int(
+            connection.execute(
+                select(func.coalesce(func.max(model.id), 0))
+            ).scalar_one()
+        )
         for name, model in AUDITED.items()
     }
     content = json.dumps({"before_chain": reach}, sort_keys=True, separators=(",", ":"))
@@ -347,7 +365,8 @@ def verify(session: Session, *, max_problems: int = 20) -> Verification:
 
 def _any_audited_row(session: Session) -> bool:
     return any(
-        session.scalar(select(model.id).limit(1)) is not None for model in AUDITED.values()
+        session.scalar(select(model.id).limit(1)) is not None
+        for model in AUDITED.values()
     )
 
 
@@ -409,7 +428,9 @@ def _check_rows(
                 if row.id > reach.get(name, 0):
                     problem(f"{name} {row.id} has no audit record (written around it)")
             elif record.operation == "delete":
-                problem(f"{name} {row.id} was deleted (record {record.seq}) but is back")
+                problem(
+                    f"{name} {row.id} was deleted (record {record.seq}) but is back"
+                )
             elif record.content != canonical(row):
                 problem(
                     f"{name} {row.id} differs from its last audit record "

@@ -26,9 +26,15 @@ def merged_record(
     """The identity's record from both sources; None when neither knows it."""
     if not logged:
         return local
-    newest = max(logged, key=lambda row: (ensure_utc(row.scored_at), ensure_utc(row.event_time)))
-    identity = local.identity if local is not None else Identity(
-        id=newest.identity_id, kind=newest.identity_kind, name=newest.identity_name
+    newest = max(
+        logged, key=lambda row: (ensure_utc(row.scored_at), ensure_utc(row.event_time))
+    )
+    identity = (
+        local.identity
+        if local is not None
+        else Identity(
+            id=newest.identity_id, kind=newest.identity_kind, name=newest.identity_name
+        )
     )
     points: dict[tuple[datetime, float, str, str], RiskPoint] = {}
     for row in logged:
@@ -42,12 +48,18 @@ def merged_record(
         points[_key(point)] = point
     for point in local.points if local is not None else ():
         points.setdefault(_key(point), point)
-    ordered = sorted(points.values(), key=lambda item: (item.scored_at, item.event_time))
+    ordered = sorted(
+        points.values(), key=lambda item: (item.scored_at, item.event_time)
+    )
     record = IdentityRecord(identity)
     record.points = deque(ordered[-HISTORY_PER_IDENTITY:], maxlen=HISTORY_PER_IDENTITY)
-    local_latest_at = local.points[-1].scored_at if local is not None and local.points else None
-    if local is not None and local_latest_at is not None and local_latest_at >= ensure_utc(
-        newest.scored_at
+    local_latest_at = (
+        local.points[-1].scored_at if local is not None and local.points else None
+    )
+    if (
+        local is not None
+        and local_latest_at is not None
+        and local_latest_at >= ensure_utc(newest.scored_at)
     ):
         record.latest = local.latest
     else:
@@ -61,4 +73,6 @@ def _key(point: RiskPoint) -> tuple[datetime, float, str, str]:
 
 def _score_of(identity: Identity, row: LoggedScore) -> EventScore:
     detection = Detection.model_validate(row.detection) if row.detection else None
-    return EventScore(identity=identity, risk=row.risk, tier=row.tier, detection=detection)
+    return EventScore(
+        identity=identity, risk=row.risk, tier=row.tier, detection=detection
+    )

@@ -28,7 +28,10 @@ class Process:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         handle = self.log.open("ab")
         self.popen = subprocess.Popen(
-            [CREDWATCH, *self.args], env=self.env, stdout=handle, stderr=subprocess.STDOUT
+            [CREDWATCH, *self.args],
+            env=self.env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
         )
         handle.close()
         return self
@@ -68,11 +71,17 @@ class Server(Process):
     """`credwatch serve` on a loopback port."""
 
     def __init__(self, *, port: int, env: dict[str, str], log: Path) -> None:
-        super().__init__(["serve", "--host", "127.0.0.1", "--port", str(port)], env=env, log=log)
+        super().__init__(
+            ["serve", "--host", "127.0.0.1", "--port", str(port)], env=env, log=log
+        )
         self.url = f"http://127.0.0.1:{port}"
 
     def wait_ready(self, timeout: float = 60.0) -> Server:
-        wait_until(lambda: self._ready(), timeout, f"{self.url} did not become ready:\n{self.output()[-3000:]}")
+        wait_until(
+            lambda: self._ready(),
+            timeout,
+            f"{self.url} did not become ready:\n{self.output()[-3000:]}",
+        )
         return self
 
     def _ready(self) -> bool:
@@ -84,7 +93,9 @@ class Server(Process):
             return False
 
 
-def wait_until(condition: Callable[[], bool], timeout: float, message: str, pause: float = 0.1) -> None:
+def wait_until(
+    condition: Callable[[], bool], timeout: float, message: str, pause: float = 0.1
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():

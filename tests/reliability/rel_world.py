@@ -33,8 +33,12 @@ class World:
         from credwatch.settings import Settings
 
         values: dict[str, Any] = dict(
-            home=self.home, map=self.map_path, okta_hook_secret=HOOK_SECRET,
-            api_key_cache_seconds=0, model_check_seconds=0, _env_file=None,
+            home=self.home,
+            map=self.map_path,
+            okta_hook_secret=HOOK_SECRET,
+            api_key_cache_seconds=0,
+            model_check_seconds=0,
+            _env_file=None,
         )
         values.update(overrides)
         return Settings(**values)
@@ -42,7 +46,8 @@ class World:
     def env(self, **extra: str) -> dict[str, str]:
         """The environment of a credwatch subprocess on this world."""
         base = {
-            key: value for key, value in os.environ.items()
+            key: value
+            for key, value in os.environ.items()
             if not key.upper().startswith("CREDWATCH_")
         }
         return {
@@ -77,7 +82,9 @@ def train_world(home: Path, *, mlflow_uri: str | None = None) -> World:
         )
     )
     settings = Settings(home=home, map=map_path, mlflow_uri=mlflow_uri, _env_file=None)
-    pipeline.train([history], settings=settings, deployment=pipeline.load_map(None, settings))
+    pipeline.train(
+        [history], settings=settings, deployment=pipeline.load_map(None, settings)
+    )
     return World(home, map_path, population)
 
 
@@ -86,6 +93,8 @@ def copy_world(world: World, home: Path) -> World:
     home.mkdir(parents=True, exist_ok=True)
     mlflow_uri = f"sqlite:///{world.home / 'mlflow.db'}"
     return World(
-        home, world.map_path, world.population,
+        home,
+        world.map_path,
+        world.population,
         extra_env={"CREDWATCH_MLFLOW_URI": mlflow_uri},
     )

@@ -31,10 +31,17 @@ T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
 def detection(identity: str, *, tier: str = "high", minutes: int = 0) -> Detection:
     at = T0 + timedelta(minutes=minutes)
     return Detection(
-        identity_id=identity, identity_kind="human", identity_name=None,
-        window_start=at - timedelta(minutes=5), window_end=at, detected_at=at,
-        risk=80.0, tier=tier, rules=["concurrent_networks"],
-        reasons=[f"{identity}: token used from two networks"], event_ids=[f"evt-{identity}-{minutes}"],
+        identity_id=identity,
+        identity_kind="human",
+        identity_name=None,
+        window_start=at - timedelta(minutes=5),
+        window_end=at,
+        detected_at=at,
+        risk=80.0,
+        tier=tier,
+        rules=["concurrent_networks"],
+        reasons=[f"{identity}: token used from two networks"],
+        event_ids=[f"evt-{identity}-{minutes}"],
         model_version="1",
     )
 
@@ -42,8 +49,12 @@ def detection(identity: str, *, tier: str = "high", minutes: int = 0) -> Detecti
 def respond_to(sessions, identity: str, **kwargs) -> int:
     with sessions() as session:
         outcome = respond(
-            detection=detection(identity, **kwargs), session=session,
-            policy=ResponsePolicy(), deployment_map=None, mode="enforce", now=T0,
+            detection=detection(identity, **kwargs),
+            session=session,
+            policy=ResponsePolicy(),
+            deployment_map=None,
+            mode="enforce",
+            now=T0,
         )
         session.commit()
         return outcome.incident_id
@@ -61,7 +72,10 @@ def trail(sessions):
     first = respond_to(sessions, "00uALICE")
     respond_to(sessions, "00uBOB", tier="critical")
     executor = Executor(
-        sessions=sessions, okta=None, desk=LocalDesk(), notifier=LocalNotifier(),
+        sessions=sessions,
+        okta=None,
+        desk=LocalDesk(),
+        notifier=LocalNotifier(),
         limits=ExecutorLimits(retry_base_s=0, defer_s=0, wait_for_ticket_s=0),
     )
     executor.drain()
@@ -109,7 +123,10 @@ def _tamper(sessions, statement, **params) -> None:
 
 
 def test_an_edited_record_is_named(trail):
-    _tamper(trail, "UPDATE audit_chain SET content = replace(content, 'enforce', 'dry-run') WHERE seq = 3")
+    _tamper(
+        trail,
+        "UPDATE audit_chain SET content = replace(content, 'enforce', 'dry-run') WHERE seq = 3",
+    )
     result = check(trail)
     assert not result.ok and result.fault_seq == 3
     assert "record 3" in result.fault and "altered" in result.fault
@@ -117,7 +134,9 @@ def test_an_edited_record_is_named(trail):
 
 def test_a_record_rehashed_after_editing_breaks_the_next_link(trail):
     with trail() as session:
-        session.execute(update(AuditRecord).where(AuditRecord.seq == 4).values(hash="f" * 64))
+        session.execute(
+            update(AuditRecord).where(AuditRecord.seq == 4).values(hash="f" * 64)
+        )
         session.commit()
     result = check(trail)
     assert result.fault_seq == 4
@@ -138,7 +157,9 @@ def test_an_emptied_chain_is_found(trail):
 def test_an_action_edited_in_the_database_is_named(trail):
     with trail() as session:
         target = session.scalars(select(Action.id).order_by(Action.id)).first()
-    _tamper(trail, "UPDATE actions SET actor = 'someone-else' WHERE id = :id", id=target)
+    _tamper(
+        trail, "UPDATE actions SET actor = 'someone-else' WHERE id = :id", id=target
+    )
     result = check(trail)
     assert result.fault is None
     assert result.problems == [
@@ -175,7 +196,9 @@ def test_writers_in_parallel_keep_one_chain(database, sessions):
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(i, e)) for i, e in enumerate(engines)]
+    threads = [
+        threading.Thread(target=work, args=(i, e)) for i, e in enumerate(engines)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -189,7 +212,9 @@ def test_writers_in_parallel_keep_one_chain(database, sessions):
         assert result.rows_checked == session.query(Action).count() > 0
 
 
-def test_the_command_names_the_first_broken_record(trail, database, monkeypatch, tmp_path):
+def test_the_command_names_the_first_broken_record(
+    trail, database, monkeypatch, tmp_path
+):
     from credwatch import cli
     from credwatch.settings import get_settings
     from response.flows import dispose_databases
@@ -202,7 +227,9 @@ def test_the_command_names_the_first_broken_record(trail, database, monkeypatch,
         intact = runner.invoke(cli.app, ["audit", "verify"])
         assert intact.exit_code == 0, intact.output
         assert "audit chain intact" in intact.output
-        _tamper(trail, "UPDATE audit_chain SET subject_id = subject_id + 1000 WHERE seq = 6")
+        _tamper(
+            trail, "UPDATE audit_chain SET subject_id = subject_id + 1000 WHERE seq = 6"
+        )
         broken = runner.invoke(cli.app, ["audit", "verify"])
         assert broken.exit_code == 1
         assert "broken at record 6" in broken.output

@@ -76,9 +76,13 @@ def logged_uuids(engine) -> list[str]:
 def working(engine) -> bool:
     try:
         with engine.connect() as connection:
-            return bool(connection.scalar(
-                select(func.count()).select_from(HookDelivery).where(HookDelivery.status == "working")
-            ))
+            return bool(
+                connection.scalar(
+                    select(func.count())
+                    .select_from(HookDelivery)
+                    .where(HookDelivery.status == "working")
+                )
+            )
     except OperationalError:
         return False
 
@@ -86,7 +90,9 @@ def working(engine) -> bool:
 def outbox_settled(engine) -> bool:
     with engine.connect() as connection:
         return not connection.scalar(
-            select(func.count()).select_from(OutboxEntry).where(OutboxEntry.state == "pending")
+            select(func.count())
+            .select_from(OutboxEntry)
+            .where(OutboxEntry.state == "pending")
         )
 
 
@@ -155,8 +161,12 @@ def test_watch_killed_at_random_misses_and_repeats_nothing(world, tmp_path, okta
 
     def scoring() -> bool:
         before = len(logged_uuids(engine))
-        wait_until(lambda: len(logged_uuids(engine)) > before or not watch.running, 15,
-                   "watch did not start scoring", pause=0.02)
+        wait_until(
+            lambda: len(logged_uuids(engine)) > before or not watch.running,
+            15,
+            "watch did not start scoring",
+            pause=0.02,
+        )
         return False
 
     try:
@@ -165,7 +175,8 @@ def test_watch_killed_at_random_misses_and_repeats_nothing(world, tmp_path, okta
         feeder.join(timeout=30)
         wait_until(
             lambda: len(logged_uuids(engine)) >= len(events) and outbox_settled(engine),
-            60, f"watch did not finish: {len(logged_uuids(engine))} of {len(events)} scored",
+            60,
+            f"watch did not finish: {len(logged_uuids(engine))} of {len(events)} scored",
         )
     finally:
         watch.stop()
@@ -175,21 +186,36 @@ def test_watch_killed_at_random_misses_and_repeats_nothing(world, tmp_path, okta
     assert sorted(logged) == sorted(event["uuid"] for event in events)
     with Session(engine) as session:
         # The stolen tokens: one incident each, every action carried out.
-        incidents = session.scalars(select(Incident).where(Incident.identity_id.in_(["00uAGENT000", "00uAGENT001"]))).all()
-        assert sorted(incident.identity_id for incident in incidents) == ["00uAGENT000", "00uAGENT001"]
-        actions = session.scalars(select(Action).where(Action.incident_id.in_([i.id for i in incidents]))).all()
-        assert actions and all(action.status in ("done", "skipped") for action in actions), [
-            (a.kind, a.status, a.outcome) for a in actions]
+        incidents = session.scalars(
+            select(Incident).where(
+                Incident.identity_id.in_(["00uAGENT000", "00uAGENT001"])
+            )
+        ).all()
+        assert sorted(incident.identity_id for incident in incidents) == [
+            "00uAGENT000",
+            "00uAGENT001",
+        ]
+        actions = session.scalars(
+            select(Action).where(Action.incident_id.in_([i.id for i in incidents]))
+        ).all()
+        assert actions and all(
+            action.status in ("done", "skipped") for action in actions
+        ), [(a.kind, a.status, a.outcome) for a in actions]
         # The cursor stands after the last event: nothing was skipped.
         cursor = session.get(WatchCursor, "okta-system-log")
         after = parse_qs(urlparse(cursor.page_url).query)["after"][0]
         assert after.endswith(f"_{len(events)}")
         assert verify(session).ok
     # Each change reached Okta at most once.
-    done = [(method, path) for method, path, status in statuses
-            if "/lifecycle/" in path and 200 <= status < 300]
+    done = [
+        (method, path)
+        for method, path, status in statuses
+        if "/lifecycle/" in path and 200 <= status < 300
+    ]
     assert done and len(done) == len(set(done)), done
-    assert {okta.users[agent]["status"] for agent in ("00uAGENT000", "00uAGENT001")} == {"SUSPENDED"}
+    assert {
+        okta.users[agent]["status"] for agent in ("00uAGENT000", "00uAGENT001")
+    } == {"SUSPENDED"}
     assert "Traceback" not in watch.output().replace("KeyboardInterrupt", "")
 
 
@@ -206,8 +232,11 @@ def test_serve_killed_at_random_loses_no_delivery(world, tmp_path):
     secret = {"Authorization": env["CREDWATCH_OKTA_HOOK_SECRET"]}
     events = traffic(world, count=200, seed=23)
     bodies = [
-        {"eventType": "com.okta.event_hook", "eventId": f"delivery-{n}",
-         "data": {"events": events[start : start + 5]}}
+        {
+            "eventType": "com.okta.event_hook",
+            "eventId": f"delivery-{n}",
+            "data": {"events": events[start : start + 5]},
+        }
         for n, start in enumerate(range(0, len(events), 5))
     ]
     acknowledged: list[str] = []
@@ -219,7 +248,9 @@ def test_serve_killed_at_random_loses_no_delivery(world, tmp_path):
             for body in bodies:
                 while not stop.is_set():
                     try:
-                        answer = client.post(f"{server.url}/v1/okta/events", json=body, headers=secret)
+                        answer = client.post(
+                            f"{server.url}/v1/okta/events", json=body, headers=secret
+                        )
                     except httpx.HTTPError:
                         time.sleep(0.1)
                         continue
@@ -233,27 +264,40 @@ def test_serve_killed_at_random_loses_no_delivery(world, tmp_path):
     engine = database(home)
     try:
         sender.start()
+
         def scoring_a_delivery() -> bool:
             server.wait_ready()
             if rng.random() < 0.5:
                 return False
             # Half the kills land while a delivery is being scored.
             try:
-                wait_until(lambda: working(engine), 5, "no delivery was being scored", pause=0.005)
+                wait_until(
+                    lambda: working(engine),
+                    5,
+                    "no delivery was being scored",
+                    pause=0.005,
+                )
             except AssertionError:
                 return False
             return True
 
         for moment in kill_and_restart(server, rng, at_work=scoring_a_delivery):
-            what = "while scoring a delivery" if moment == 0 else f"{moment:.2f} s after it was ready"
+            what = (
+                "while scoring a delivery"
+                if moment == 0
+                else f"{moment:.2f} s after it was ready"
+            )
             count("crash: serve SIGKILLed", what)
         sender.join(timeout=90)
         assert len(acknowledged) == len(bodies)
 
         def all_done() -> bool:
             with engine.connect() as connection:
-                left = connection.scalar(select(func.count()).select_from(HookDelivery).where(
-                    HookDelivery.status.in_(("pending", "working"))))
+                left = connection.scalar(
+                    select(func.count())
+                    .select_from(HookDelivery)
+                    .where(HookDelivery.status.in_(("pending", "working")))
+                )
             return left == 0
 
         wait_until(all_done, 60, "deliveries were left unscored")
@@ -265,21 +309,41 @@ def test_serve_killed_at_random_loses_no_delivery(world, tmp_path):
         deliveries = session.scalars(select(HookDelivery)).all()
         assert [d.id for d in deliveries if d.status != "done"] == []
         taken_over = sum(1 for d in deliveries if d.attempts > 1)
-        count("crash: serve SIGKILLed", f"{taken_over} deliveries taken over from a killed process")
-        count("crash: serve SIGKILLed", f"{len(deliveries) - len(bodies)} deliveries sent again by Okta")
+        count(
+            "crash: serve SIGKILLed",
+            f"{taken_over} deliveries taken over from a killed process",
+        )
+        count(
+            "crash: serve SIGKILLed",
+            f"{len(deliveries) - len(bodies)} deliveries sent again by Okta",
+        )
         # A delivery acknowledged twice (sent again after a kill) was scored once.
         scored = {}
         for item in deliveries:
             scored[item.delivery_id] = scored.get(item.delivery_id, 0) + item.events
-        assert all(scored.get(body["eventId"], 0) <= len(body["data"]["events"]) for body in bodies)
-        assert session.scalar(
-            select(func.count()).select_from(Incident).where(Incident.status == "open")
-            .group_by(Incident.identity_id).order_by(func.count().desc()).limit(1)
-        ) == 1
-        assert session.execute(
-            select(Action.incident_id, Action.kind).group_by(Action.incident_id, Action.kind)
-            .having(func.count() > 1)
-        ).all() == []
+        assert all(
+            scored.get(body["eventId"], 0) <= len(body["data"]["events"])
+            for body in bodies
+        )
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(Incident)
+                .where(Incident.status == "open")
+                .group_by(Incident.identity_id)
+                .order_by(func.count().desc())
+                .limit(1)
+            )
+            == 1
+        )
+        assert (
+            session.execute(
+                select(Action.incident_id, Action.kind)
+                .group_by(Action.incident_id, Action.kind)
+                .having(func.count() > 1)
+            ).all()
+            == []
+        )
         assert verify(session).ok
     assert sorted(logged_uuids(engine)) == sorted(event["uuid"] for event in events)
     assert "Traceback" not in server.output()

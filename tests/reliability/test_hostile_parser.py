@@ -36,13 +36,24 @@ from response.evidence import summarise
 pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
 
 FUZZ = settings(
-    max_examples=400, deadline=None, database=None,
+    max_examples=400,
+    deadline=None,
+    database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
+
 def accepted_event_is_usable(event: LogEvent) -> None:
     """What every later stage does with an event must work on this one too."""
-    for name in ("ip", "actor_id", "user_agent", "session_id", "asn", "country", "city"):
+    for name in (
+        "ip",
+        "actor_id",
+        "user_agent",
+        "session_id",
+        "asn",
+        "country",
+        "city",
+    ):
         getattr(event, name, None)
     summarise(event)
     # The event store writes exactly this.
@@ -69,8 +80,12 @@ def test_any_json_value_is_an_event_or_refused(value):
 @FUZZ
 @given(
     st.lists(
-        st.tuples(st.sampled_from(EVENT_PATHS), st.one_of(json_values, st.sampled_from(NASTY_VALUES))),
-        min_size=1, max_size=4,
+        st.tuples(
+            st.sampled_from(EVENT_PATHS),
+            st.one_of(json_values, st.sampled_from(NASTY_VALUES)),
+        ),
+        min_size=1,
+        max_size=4,
     ),
     st.lists(st.sampled_from(EVENT_PATHS), max_size=3),
 )
@@ -83,11 +98,17 @@ def test_an_event_with_hostile_fields_is_an_event_or_refused(replacements, remov
     parse_once("parse_event: event with hostile fields", event)
 
 
-@pytest.mark.parametrize("stamp", [
-    "0001-01-01T00:00:00Z", "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00",
-    "9999-12-31T23:59:59.999Z", "1999-12-31T23:59:59Z",
-    (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-])
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "0001-01-01T00:00:00Z",
+        "0001-01-01T00:00:00+01:00",
+        "9999-12-31T23:59:59-01:00",
+        "9999-12-31T23:59:59.999Z",
+        "1999-12-31T23:59:59Z",
+        (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    ],
+)
 def test_times_far_in_the_past_or_future_are_refused(stamp):
     with pytest.raises(InvalidEvent, match="published"):
         parse_event({**BASE_EVENT, "published": stamp})
@@ -121,16 +142,28 @@ def test_any_bytes_are_read_or_quarantined(data):
 
 
 @FUZZ
-@given(st.lists(json_values, max_size=6), st.sampled_from(["lines", "array", "hook", "gzip"]))
+@given(
+    st.lists(json_values, max_size=6),
+    st.sampled_from(["lines", "array", "hook", "gzip"]),
+)
 def test_any_json_document_is_read_or_quarantined(values, layout):
     items = [BASE_EVENT, *values]
     if layout == "lines":
-        data = b"\n".join(orjson.dumps(v, option=orjson.OPT_SERIALIZE_NUMPY) if _dumpable(v) else b"{" for v in items)
+        data = b"\n".join(
+            orjson.dumps(v, option=orjson.OPT_SERIALIZE_NUMPY) if _dumpable(v) else b"{"
+            for v in items
+        )
     else:
         safe = [v for v in items if _dumpable(v)]
-        document: Any = safe if layout == "array" else {
-            "eventType": "com.okta.event_hook", "eventId": "e", "data": {"events": safe}
-        }
+        document: Any = (
+            safe
+            if layout == "array"
+            else {
+                "eventType": "com.okta.event_hook",
+                "eventId": "e",
+                "data": {"events": safe},
+            }
+        )
         data = orjson.dumps(document)
         if layout == "gzip":
             data = gzip.compress(data)
@@ -150,11 +183,31 @@ def _dumpable(value: Any) -> bool:
 # bodies get damaged (and the ways attackers damage them), read back.
 
 TOKENS = [
-    b"NaN", b"Infinity", b"-Infinity", b"1e999", b"-0", b"null", b"true", b"[" * 300,
-    b"{" * 40, b"]", b"}", b'"\\ud800"', b'"\\u0000"', b"\xff\xfe", b"\xc0\x80",
-    b'"eventType":"com.okta.event_hook"', b'"published":"9999-12-31T23:59:59Z"',
-    b'"ipAddress":"fe80::1%25eth0"', b'"actor":null', b"\r\n", b"\x1f\x8b\x08", b",",
-    b'"uuid":5', b"12345678901234567890123456789", b'"' + b"a" * 70_000 + b'"',
+    b"NaN",
+    b"Infinity",
+    b"-Infinity",
+    b"1e999",
+    b"-0",
+    b"null",
+    b"true",
+    b"[" * 300,
+    b"{" * 40,
+    b"]",
+    b"}",
+    b'"\\ud800"',
+    b'"\\u0000"',
+    b"\xff\xfe",
+    b"\xc0\x80",
+    b'"eventType":"com.okta.event_hook"',
+    b'"published":"9999-12-31T23:59:59Z"',
+    b'"ipAddress":"fe80::1%25eth0"',
+    b'"actor":null',
+    b"\r\n",
+    b"\x1f\x8b\x08",
+    b",",
+    b'"uuid":5',
+    b"12345678901234567890123456789",
+    b'"' + b"a" * 70_000 + b'"',
 ]
 
 
@@ -180,7 +233,13 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
 def seeds() -> list[bytes]:
     events = [dict(BASE_EVENT, uuid=f"seed-{n}") for n in range(10)]
     lines = b"\n".join(orjson.dumps(event) for event in events) + b"\n"
-    hook = orjson.dumps({"eventType": "com.okta.event_hook", "eventId": "d1", "data": {"events": events[:3]}})
+    hook = orjson.dumps(
+        {
+            "eventType": "com.okta.event_hook",
+            "eventId": "d1",
+            "data": {"events": events[:3]},
+        }
+    )
     pretty = orjson.dumps(events[:3], option=orjson.OPT_INDENT_2)
     # JSON Lines twice: damage stays within a line there, so more of it is read.
     return [lines, lines, hook, pretty, gzip.compress(lines)]

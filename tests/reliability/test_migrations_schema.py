@@ -25,9 +25,19 @@ def _differences(engine) -> list:
 
 def _incident(identity: str = "00uALICE") -> Incident:
     return Incident(
-        identity_id=identity, identity_kind="human", tier="high", risk=80.0,
-        status="open", opened_at=T0, updated_at=T0, first_detected_at=T0,
-        last_detected_at=T0, rules=[], reasons=[], event_ids=[], detection_keys=[],
+        identity_id=identity,
+        identity_kind="human",
+        tier="high",
+        risk=80.0,
+        status="open",
+        opened_at=T0,
+        updated_at=T0,
+        first_detected_at=T0,
+        last_detected_at=T0,
+        rules=[],
+        reasons=[],
+        event_ids=[],
+        detection_keys=[],
         detection_count=1,
     )
 

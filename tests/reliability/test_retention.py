@@ -26,7 +26,10 @@ RECENT = NOW - timedelta(days=3)
 @pytest.fixture
 def settings(tmp_path, database):
     value = Settings(
-        home=tmp_path / "home", database_url=database.url, retention_days=30, _env_file=None
+        home=tmp_path / "home",
+        database_url=database.url,
+        retention_days=30,
+        _env_file=None,
     )
     yield value
     dispose_databases()
@@ -48,22 +51,53 @@ def _fill(settings: Settings) -> None:
     _file(settings.quarantine_dir / "old.jsonl", OLD)
     _file(settings.quarantine_dir / "new.jsonl", RECENT)
     with session_factory(settings)() as session:
-        session.add(Incident(
-            identity_id="00uOPEN", identity_kind="human", tier="high", risk=80.0,
-            status="open", opened_at=OLD, updated_at=OLD, first_detected_at=OLD,
-            last_detected_at=OLD, rules=[], reasons=[], event_ids=["e-open"],
-            detection_keys=[], detection_count=1,
-        ))
+        session.add(
+            Incident(
+                identity_id="00uOPEN",
+                identity_kind="human",
+                tier="high",
+                risk=80.0,
+                status="open",
+                opened_at=OLD,
+                updated_at=OLD,
+                first_detected_at=OLD,
+                last_detected_at=OLD,
+                rules=[],
+                reasons=[],
+                event_ids=["e-open"],
+                detection_keys=[],
+                detection_count=1,
+            )
+        )
         for uuid, identity, published in (
-            ("e-old", "00uCLOSED", OLD), ("e-open", "00uOPEN", OLD),
-            ("e-new", "00uCLOSED", RECENT), ("e-undated", "00uCLOSED", None),
+            ("e-old", "00uCLOSED", OLD),
+            ("e-open", "00uOPEN", OLD),
+            ("e-new", "00uCLOSED", RECENT),
+            ("e-undated", "00uCLOSED", None),
         ):
-            session.add(EvidenceEvent(uuid=uuid, identity_id=identity, published=published,
-                                      event_type="user.session.start", summary={}))
+            session.add(
+                EvidenceEvent(
+                    uuid=uuid,
+                    identity_id=identity,
+                    published=published,
+                    event_type="user.session.start",
+                    summary={},
+                )
+            )
         for status, processed in (("done", OLD), ("done", RECENT), ("failed", OLD)):
-            session.add(HookDelivery(received_at=OLD, status=status, body=None, size=0,
-                                     processed_at=processed, attempts=1, events=0,
-                                     duplicates=0, quarantined=0))
+            session.add(
+                HookDelivery(
+                    received_at=OLD,
+                    status=status,
+                    body=None,
+                    size=0,
+                    processed_at=processed,
+                    attempts=1,
+                    events=0,
+                    duplicates=0,
+                    quarantined=0,
+                )
+            )
         session.commit()
 
 
@@ -91,14 +125,20 @@ def test_a_purge_deletes_only_what_is_older_than_the_retention(settings):
 
     left = _remaining(settings)
     # Day folders go once the whole day is past the cutoff (30 days ago, noon).
-    assert left["days"] == sorted([f"{NOW - timedelta(days=30):%Y-%m-%d}", f"{RECENT:%Y-%m-%d}", "undated"])
+    assert left["days"] == sorted(
+        [f"{NOW - timedelta(days=30):%Y-%m-%d}", f"{RECENT:%Y-%m-%d}", "undated"]
+    )
     assert left["undated"] == ["new.jsonl.gz"]
     assert left["quarantine"] == ["new.jsonl"]
     # The open incident's evidence stays for its ticket; undated evidence stays.
     assert left["evidence"] == {"e-open", "e-new", "e-undated"}
     # The old scored delivery goes; the failed one is kept for a person to look at.
     assert left["deliveries"] == 2
-    assert report.event_days == 2 and report.event_files == 1 and report.quarantine_files == 1
+    assert (
+        report.event_days == 2
+        and report.event_files == 1
+        and report.quarantine_files == 1
+    )
     assert report.rows["evidence_events"] == 1 and report.rows["hook_deliveries"] == 1
 
     again = purge(settings, now=NOW)
@@ -115,7 +155,8 @@ def test_retention_zero_keeps_everything(settings):
 def test_the_schedule_purges_at_start_and_then_each_interval(settings):
     ticks = iter([0.0, 10.0, 3599.0, 3601.0, 3700.0])
     schedule = RetentionSchedule(
-        settings.model_copy(update={"retention_check_s": 3600}), clock=lambda: next(ticks)
+        settings.model_copy(update={"retention_check_s": 3600}),
+        clock=lambda: next(ticks),
     )
     ran = [schedule.maybe_run() is not None for _ in range(5)]
     assert ran == [True, False, False, True, False]
@@ -137,8 +178,11 @@ def test_the_command_reports_what_it_deleted(settings, monkeypatch):
     from credwatch.settings import get_settings
 
     _fill(settings)
-    for name, value in (("CREDWATCH_HOME", settings.home), ("CREDWATCH_DATABASE_URL", settings.database_url),
-                        ("CREDWATCH_RETENTION_DAYS", "30")):
+    for name, value in (
+        ("CREDWATCH_HOME", settings.home),
+        ("CREDWATCH_DATABASE_URL", settings.database_url),
+        ("CREDWATCH_RETENTION_DAYS", "30"),
+    ):
         monkeypatch.setenv(name, str(value))
     get_settings.cache_clear()
     try:

@@ -15,7 +15,10 @@ def clean_env(monkeypatch):
     import os
 
     for name in list(os.environ):
-        if name.upper().startswith("CREDWATCH_") and name.upper() != "CREDWATCH_TEST_DATABASE_URL":
+        if (
+            name.upper().startswith("CREDWATCH_")
+            and name.upper() != "CREDWATCH_TEST_DATABASE_URL"
+        ):
             monkeypatch.delenv(name)
     return monkeypatch
 
@@ -29,8 +32,16 @@ def write(tmp_path, name: str, content: str, mode: int = 0o600):
 
 def test_every_secret_and_url_can_come_from_a_file(clean_env, tmp_path):
     names = file_settings(Settings)
-    for expected in ("okta_token", "okta_hook_secret", "jira_token", "notion_token",
-                     "notify_webhook_url", "notify_routing_key", "database_url", "mlflow_uri"):
+    for expected in (
+        "okta_token",
+        "okta_hook_secret",
+        "jira_token",
+        "notion_token",
+        "notify_webhook_url",
+        "notify_routing_key",
+        "database_url",
+        "mlflow_uri",
+    ):
         assert expected in names
     values = {
         "okta_token": "00-okta-token-from-file",
@@ -47,7 +58,9 @@ def test_every_secret_and_url_can_come_from_a_file(clean_env, tmp_path):
     settings = Settings(_env_file=None)
     for name, value in values.items():
         got = getattr(settings, name)
-        assert (got.get_secret_value() if hasattr(got, "get_secret_value") else got) == value
+        assert (
+            got.get_secret_value() if hasattr(got, "get_secret_value") else got
+        ) == value
     shown = repr(settings)
     for name, value in values.items():
         if name != "database_url":
@@ -56,8 +69,12 @@ def test_every_secret_and_url_can_come_from_a_file(clean_env, tmp_path):
 
 def test_a_value_and_its_file_together_are_refused(clean_env, tmp_path):
     clean_env.setenv("CREDWATCH_OKTA_TOKEN", "in-the-environment")
-    clean_env.setenv("CREDWATCH_OKTA_TOKEN_FILE", str(write(tmp_path, "t", "in-a-file")))
-    with pytest.raises(ValueError, match="both CREDWATCH_OKTA_TOKEN and CREDWATCH_OKTA_TOKEN_FILE"):
+    clean_env.setenv(
+        "CREDWATCH_OKTA_TOKEN_FILE", str(write(tmp_path, "t", "in-a-file"))
+    )
+    with pytest.raises(
+        ValueError, match="both CREDWATCH_OKTA_TOKEN and CREDWATCH_OKTA_TOKEN_FILE"
+    ):
         Settings(_env_file=None)
 
 

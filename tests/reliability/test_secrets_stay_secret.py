@@ -63,7 +63,9 @@ def _stolen(template: dict, n: int) -> dict:
     return event
 
 
-def test_a_full_run_leaks_no_secret(world, tmp_path, monkeypatch, services, caplog, capfd):
+def test_a_full_run_leaks_no_secret(
+    world, tmp_path, monkeypatch, services, caplog, capfd
+):
     okta, jira, hook_server, posted = services
     for actor in world.population:
         okta.add_user(actor.id)
@@ -75,7 +77,9 @@ def test_a_full_run_leaks_no_secret(world, tmp_path, monkeypatch, services, capl
         path.write_text(value + "\n")
         path.chmod(0o600)
     webhook_url = hook_server.url + WEBHOOK_PATH
-    for name in [n for n in list(__import__("os").environ) if n.upper().startswith("CREDWATCH_")]:
+    for name in [
+        n for n in list(__import__("os").environ) if n.upper().startswith("CREDWATCH_")
+    ]:
         if name.upper() != "CREDWATCH_TEST_DATABASE_URL":
             monkeypatch.delenv(name)
     environment = {
@@ -116,7 +120,9 @@ def test_a_full_run_leaks_no_secret(world, tmp_path, monkeypatch, services, capl
         live = list(__import__("itertools").islice(world.live(seed=41), 60))
         agent = next(event for event in live if event["actor"]["id"] == "00uAGENT002")
         batch = tmp_path / "batch.jsonl"
-        batch.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in [*live, _stolen(agent, 1)]))
+        batch.write_bytes(
+            b"".join(orjson.dumps(e) + b"\n" for e in [*live, _stolen(agent, 1)])
+        )
         run("score", str(batch), "--out", str(tmp_path / "detections.jsonl"))
 
         # The actions, through Okta, Jira and the webhook, one Okta call failing first.
@@ -124,18 +130,55 @@ def test_a_full_run_leaks_no_secret(world, tmp_path, monkeypatch, services, capl
         settings = get_settings()
         report = run_outbox(settings=settings)
         assert report.get("done", 0) >= 3, report
-        assert jira.issues and posted and okta.users["00uAGENT002"]["status"] == "SUSPENDED"
+        assert (
+            jira.issues
+            and posted
+            and okta.users["00uAGENT002"]["status"] == "SUSPENDED"
+        )
 
         # The API with a key, and an Event Hook delivery; refusals too.
         key, _ = create_key(settings, "leak-test", scope="admin")
         with TestClient(create_app_for(settings)) as client:
-            other = _stolen(next(e for e in live if e["actor"]["id"] == "00uAGENT003"), 2)
-            assert client.post("/v1/score", json=other, headers={"X-API-Key": key}).status_code == 200
-            assert client.post("/v1/score", json=other, headers={"Authorization": f"Bearer {key}x"}).status_code == 401
-            delivery = {"eventType": "com.okta.event_hook", "eventId": "leak-1", "data": {"events": live[:5] + ["junk"]}}
-            assert client.post("/v1/okta/events", json=delivery, headers={"Authorization": HOOK_SECRET}).status_code == 204
-            assert client.post("/v1/okta/events", json=delivery, headers={"Authorization": HOOK_SECRET + "x"}).status_code == 401
-            assert client.get("/v1/incidents", headers={"X-API-Key": key}).status_code == 200
+            other = _stolen(
+                next(e for e in live if e["actor"]["id"] == "00uAGENT003"), 2
+            )
+            assert (
+                client.post(
+                    "/v1/score", json=other, headers={"X-API-Key": key}
+                ).status_code
+                == 200
+            )
+            assert (
+                client.post(
+                    "/v1/score", json=other, headers={"Authorization": f"Bearer {key}x"}
+                ).status_code
+                == 401
+            )
+            delivery = {
+                "eventType": "com.okta.event_hook",
+                "eventId": "leak-1",
+                "data": {"events": live[:5] + ["junk"]},
+            }
+            assert (
+                client.post(
+                    "/v1/okta/events",
+                    json=delivery,
+                    headers={"Authorization": HOOK_SECRET},
+                ).status_code
+                == 204
+            )
+            assert (
+                client.post(
+                    "/v1/okta/events",
+                    json=delivery,
+                    headers={"Authorization": HOOK_SECRET + "x"},
+                ).status_code
+                == 401
+            )
+            assert (
+                client.get("/v1/incidents", headers={"X-API-Key": key}).status_code
+                == 200
+            )
             assert client.app.state.worker.wait_idle(30)
         run("incidents", "--json")
         run("audit", "verify")
@@ -151,9 +194,14 @@ def test_a_full_run_leaks_no_secret(world, tmp_path, monkeypatch, services, capl
         "captured stdout/stderr": captured.out + captured.err,
     }
     secrets = {
-        "Okta token": OKTA_TOKEN, "hook secret": HOOK_SECRET, "Jira token": JIRA_TOKEN,
-        "Notion token": NOTION_TOKEN, "webhook URL": WEBHOOK_PATH, "routing key": ROUTING_KEY,
-        "API key": key, "API key (secret part)": key[12:],
+        "Okta token": OKTA_TOKEN,
+        "hook secret": HOOK_SECRET,
+        "Jira token": JIRA_TOKEN,
+        "Notion token": NOTION_TOKEN,
+        "webhook URL": WEBHOOK_PATH,
+        "routing key": ROUTING_KEY,
+        "API key": key,
+        "API key (secret part)": key[12:],
     }
     files = list(_files_under(home))
     assert any(name.endswith("credwatch.db") for name, _ in files)
