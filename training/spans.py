@@ -13,7 +13,7 @@ from datetime import datetime
 
 from credwatch.db import ensure_utc
 from events.schemas import LogEvent
-from training.evaluation import Label
+from training.evaluation import FOLLOW_ON, Label
 
 
 @dataclass(frozen=True)
@@ -48,12 +48,32 @@ def spans_from_labels(rows: Iterable[object]) -> list[Span]:
 
 
 def as_labels(spans: Sequence[Span]) -> list[Label]:
-    """True-positive spans as evaluation labels (training.evaluation)."""
-    return [
-        Label(identity_id=s.identity_id, start=s.start, end=s.end, scenario="verdict")
-        for s in spans
-        if s.positive
-    ]
+    """True-positive spans as evaluation labels (training.evaluation), one per
+    compromise: true incidents of one identity that follow each other within
+    `FOLLOW_ON` are one compromise, caught when any of them is."""
+    labels: list[Label] = []
+    last: dict[str, int] = {}
+    for span in sorted((s for s in spans if s.positive), key=lambda s: s.start):
+        index = last.get(span.identity_id)
+        if index is not None and span.start <= labels[index].end + FOLLOW_ON:
+            earlier = labels[index]
+            labels[index] = Label(
+                identity_id=earlier.identity_id,
+                start=earlier.start,
+                end=max(earlier.end, span.end),
+                scenario="verdict",
+            )
+            continue
+        last[span.identity_id] = len(labels)
+        labels.append(
+            Label(
+                identity_id=span.identity_id,
+                start=span.start,
+                end=span.end,
+                scenario="verdict",
+            )
+        )
+    return labels
 
 
 def without_positive_spans(
