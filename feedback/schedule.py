@@ -3,8 +3,9 @@
 `FeedbackSchedule.tick(now)` is cheap to call on every loop: it pulls Jira
 verdicts every `verdict_interval` (when Jira is configured) and writes the weekly
 summary once a week, remembering the last one in the database so a restart does
-not repeat it. Failures are logged and retried on a later tick; they never stop
-the caller.
+not repeat it. The database is read once, then only when something is due, so a
+tick between those is a comparison of two times. Failures are logged and retried
+on a later tick; they never stop the caller.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class FeedbackSchedule:
         self._deployment = deployment
         self._interval = verdict_interval
         self._next_pull: datetime | None = None
+        self._next_summary: datetime | None = None
 
     def tick(self, now: datetime | None = None) -> dict[str, Any]:
         """Run what is due; returns what ran (empty when nothing was due)."""
@@ -48,13 +50,17 @@ class FeedbackSchedule:
                 ran["verdicts"] = pull_jira_verdicts(settings=self._settings, now=now)
             except Exception:
                 logger.exception("pulling Jira verdicts failed; will try again")
+        if self._next_summary is not None and now < self._next_summary:
+            return ran
         try:
             where = weekly_summary_if_due(
                 settings=self._settings, deployment=self._deployment, now=now
             )
             if where:
                 ran["summary"] = where
+            self._next_summary = next_summary_due(self._settings, now=now)
         except Exception:
+            self._next_summary = now + self._interval
             logger.exception("the weekly summary failed; will try again")
         return ran
 
@@ -84,6 +90,17 @@ def weekly_summary_if_due(
         save_cursor(session, now, now=now, name=SUMMARY_CURSOR)
         session.commit()
     return where
+
+
+def next_summary_due(settings: Settings, *, now: datetime) -> datetime:
+    """When the next weekly summary is due, from the last one in the database."""
+    from feedback.jira_feedback import read_cursor
+    from feedback.summary import SUMMARY_CURSOR, WEEK
+    from response.flows import session_factory
+
+    with session_factory(settings)() as session:
+        last = read_cursor(session, SUMMARY_CURSOR)
+    return (last or now) + WEEK
 
 
 def weekly_summary(
