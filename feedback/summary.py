@@ -367,7 +367,3 @@ def _from_database(
 
 def _ratio(scores: dict[str, Any]) -> str:
     return f"{scores['recall']:.2f} ({scores['found']}/{scores['positives']})"
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)
