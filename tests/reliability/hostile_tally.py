@@ -24,6 +24,11 @@ def lines() -> list[str]:
         outcomes = targets[target]
         detail = ", ".join(f"{n} {what}" for what, n in sorted(outcomes.items()))
         found.append(f"{target}: {sum(outcomes.values())} cases ({detail})")
-    if found:
-        found.append(f"total: {sum(TALLY.values())} hostile cases tried")
+    hostile = sum(
+        number
+        for (target, _outcome), number in TALLY.items()
+        if not target.startswith("crash:") and not target.endswith(": worker")
+    )
+    if hostile:
+        found.append(f"total: {hostile} hostile inputs tried")
     return found
