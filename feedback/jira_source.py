@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from integrations.jira_tickets import JiraError
+from integrations.jira_tickets import JiraError, as_jira_error, connect_jira
 
 logger = logging.getLogger(__name__)
 
@@ -137,51 +137,20 @@ class JiraVerdictSource:
 
     def _jira(self) -> Any:
         if self._client is None:
-            if self._client_factory is None:
-                from jira import JIRA
-
-                factory: Callable[..., Any] = JIRA
-            else:
-                factory = self._client_factory
-            secret = self._token.get_secret_value()
-            auth: dict[str, Any] = (
-                {"basic_auth": (self._user, secret)}
-                if self._user
-                else {"token_auth": secret}
+            self._client = connect_jira(
+                url=self.url, user=self._user, token=self._token,
+                timeout=self._timeout, max_retries=self._max_retries,
+                factory=self._client_factory,
             )
-            try:
-                self._client = factory(
-                    server=self.url,
-                    timeout=self._timeout,
-                    max_retries=self._max_retries,
-                    get_server_info=True,
-                    **auth,
-                )
-            except Exception as exc:
-                raise _jira_error("connect", exc) from None
         return self._client
 
     def _call(self, what: str, work: Callable[[], Any]) -> Any:
         try:
             return work()
         except Exception as exc:
-            raise _jira_error(what, exc) from None
+            raise as_jira_error(what, exc) from None
 
 
 def _is_cloud(jira: Any) -> bool:
     return getattr(jira, "deploymentType", None) == "Cloud"
 
-
-def _jira_error(what: str, exc: Exception) -> JiraError:
-    """A `JiraError` with Jira's status and messages; credentials never appear."""
-    from jira.exceptions import JIRAError
-
-    if isinstance(exc, JIRAError):
-        status = exc.status_code
-        text = (exc.text or "")[:300]
-        return JiraError(
-            f"Jira {what} failed: HTTP {status}: {text}",
-            status=status,
-            retryable=status is None or status == 429 or status >= 500,
-        )
-    return JiraError(f"Jira {what} failed: {type(exc).__name__}", retryable=True)

@@ -232,38 +232,52 @@ class JiraTicketDesk:
             return self._client
 
     def _connect(self) -> Any:
-        if self._client_factory is None:
-            from jira import JIRA
-
-            factory: Callable[..., Any] = JIRA
-        else:
-            factory = self._client_factory
-        secret = self._token.get_secret_value()
-        auth: dict[str, Any] = (
-            {"basic_auth": (self._user, secret)}
-            if self._user
-            else {"token_auth": secret}
+        return connect_jira(
+            url=self.url, user=self._user, token=self._token, timeout=self._timeout,
+            max_retries=self._max_retries, factory=self._client_factory,
         )
-        try:
-            return factory(
-                server=self.url,
-                timeout=self._timeout,
-                max_retries=self._max_retries,
-                get_server_info=True,
-                **auth,
-            )
-        except Exception as exc:  # the constructor's own call to serverInfo
-            raise _as_jira_error("connect", exc) from None
 
     def _call(self, what: str, work: Callable[[Any], Any]) -> Any:
         jira = self._jira()
         try:
             return work(jira)
         except Exception as exc:
-            raise _as_jira_error(what, exc) from None
+            raise as_jira_error(what, exc) from None
 
 
-def _as_jira_error(what: str, exc: Exception) -> JiraError:
+def connect_jira(
+    *,
+    url: str,
+    user: str | None,
+    token: SecretStr,
+    timeout: float,
+    max_retries: int,
+    factory: Callable[..., Any] | None = None,
+) -> Any:
+    """A `jira.JIRA` client: Basic auth with a user (Cloud), a PAT without one (Data
+    Center). The constructor asks `serverInfo`, whose `deploymentType` decides
+    which search endpoint the client uses."""
+    if factory is None:
+        from jira import JIRA
+
+        factory = JIRA
+    secret = token.get_secret_value()
+    auth: dict[str, Any] = (
+        {"basic_auth": (user, secret)} if user else {"token_auth": secret}
+    )
+    try:
+        return factory(
+            server=url,
+            timeout=timeout,
+            max_retries=max_retries,
+            get_server_info=True,
+            **auth,
+        )
+    except Exception as exc:  # the constructor's own call to serverInfo
+        raise as_jira_error("connect", exc) from None
+
+
+def as_jira_error(what: str, exc: Exception) -> JiraError:
     """A `JiraError` naming what failed and Jira's messages, never credentials."""
     import requests
     from jira.exceptions import JIRAError
