@@ -1,7 +1,7 @@
 """`make bench`: every benchmark, one after the other, each printing its table.
 
-    .venv/bin/python -m bench [name ...]     # names: quality panther speed simulator
-                                             #        serving response feedback soak
+    .venv/bin/python -m bench [name ...]     # names: quality panther speed serving
+                                             #        response feedback soak
 """
 
 from __future__ import annotations
@@ -26,17 +26,8 @@ def main(names: list[str]) -> None:
     if unknown:
         raise SystemExit(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
     for name in chosen:
-        try:
-            module = importlib.import_module(BENCHMARKS[name])
-        except ModuleNotFoundError:
-            print(f"\n== {name}: not available in this checkout ==")
-            continue
         print(f"\n== {name} ==", flush=True)
-        module.main([]) if _takes_argv(module.main) else module.main()
-
-
-def _takes_argv(function) -> bool:
-    return function.__code__.co_argcount > 0
+        importlib.import_module(BENCHMARKS[name]).main([])
 
 
 if __name__ == "__main__":

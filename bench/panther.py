@@ -59,7 +59,7 @@ def flagged(detector: Detector, resolver: IdentityResolver, event: LogEvent) -> 
     return tier_rank(scored.tier) >= tier_rank("medium"), scored.detection.rules
 
 
-def main() -> str:
+def main(argv: list[str] | None = None) -> str:
     okta = shared_okta_dir()
     if not okta.is_dir():
         raise SystemExit(f"the shared data folder is missing: looked for {okta}")
