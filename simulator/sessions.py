@@ -142,16 +142,8 @@ class SessionClient:
         (rejected or timed out), as in push-fatigue attacks.
         """
         rng = self.rng
-        attempt = _Attempt(
-            ip=ip,
-            network=network,
-            device=device,
-            day=day,
-            session_id=self.factory.ids.session_id(),
-            assessment=self.profile.assess(
-                ip=ip, place=network.place, device=device.dt_hash, ts=ts, threat=threat
-            ),
-            threat=threat,
+        attempt = self._attempt(
+            ip=ip, network=network, device=device, day=day, ts=ts, threat=threat
         )
 
         if fail_first:
@@ -194,7 +186,25 @@ class SessionClient:
         threat: bool = False,
     ) -> None:
         """A wrong password: policy evaluation, then a failed session start."""
-        attempt = _Attempt(
+        attempt = self._attempt(
+            ip=ip, network=network, device=device, day=day, ts=ts, threat=threat
+        )
+        self._sign_in_event(ts, "policy.evaluate_sign_on", attempt, ALLOW)
+        ts += self.rng.randint(3, 8) * SECOND
+        self._sign_in_event(ts, "user.session.start", attempt, BAD_PASSWORD)
+
+    def _attempt(
+        self,
+        *,
+        ip: str,
+        network: Network,
+        device: Device,
+        day: int,
+        ts: int,
+        threat: bool,
+    ) -> _Attempt:
+        """A new sign-in attempt, with Okta's assessment of it against the history."""
+        return _Attempt(
             ip=ip,
             network=network,
             device=device,
@@ -205,9 +215,6 @@ class SessionClient:
             ),
             threat=threat,
         )
-        self._sign_in_event(ts, "policy.evaluate_sign_on", attempt, ALLOW)
-        ts += self.rng.randint(3, 8) * SECOND
-        self._sign_in_event(ts, "user.session.start", attempt, BAD_PASSWORD)
 
     def _sign_in_event(
         self, ts: int, event_type: str, attempt: _Attempt, outcome: dict[str, Any]
