@@ -15,9 +15,9 @@ import orjson
 
 from credwatch.errors import NoTrainingData
 from credwatch.settings import Settings
-from events.readers import ReadReport, read_events
+from events.lean import ReadEvent
+from events.readers import ReadReport, read_lean_events
 from events.quarantine import QuarantineWriter, quarantine_path_for
-from events.schemas import LogEvent
 from features.deployment import DeploymentMap, load_deployment_map
 from features.identity import IdentityResolver
 from models.detector import Detector, ScoreReport
@@ -61,9 +61,12 @@ def stream_events(
     quarantine: QuarantineWriter,
     report: ReadReport,
     on_event: Progress | None = None,
-) -> Iterator[LogEvent]:
-    """The events of the paths, one at a time, so a large export is never all in memory."""
-    for event in read_events(paths, quarantine=quarantine, report=report):
+) -> Iterator[ReadEvent]:
+    """The events of the paths, one at a time, so a large export is never all in memory.
+
+    Read for detection only (training and batch scoring): see `events.lean`.
+    """
+    for event in read_lean_events(paths, quarantine=quarantine, report=report):
         if on_event is not None:
             on_event(1)
         yield event

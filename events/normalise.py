@@ -149,6 +149,16 @@ def normalise_keys(obj: Any) -> Any:
     return obj
 
 
+def spelled_as_okta(event: dict[str, Any]) -> bool:
+    """Whether an event's top-level keys are in Okta's own spelling, as every event
+    from Okta's API and Event Hooks is.
+
+    Exporters lower-case every key of a record or none, so such an event needs no
+    repair below the top level either, and reading spares the walk through it.
+    """
+    return "eventType" in event and _EVENT_SHAPE.leave_as_is.issuperset(event)
+
+
 def _normalise(obj: dict[str, Any], shape: _Shape) -> dict[str, Any]:
     # This runs for every object of every event read, so it avoids calls: a nested
     # object is visited only when its keys or its own children could need work.

@@ -23,7 +23,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol, cast
 
 import orjson
 from pydantic import ValidationError
@@ -34,8 +34,10 @@ from events.normalise import (
     is_placeholder_uuid,
     normalise_keys,
     repair_type_drift,
+    spelled_as_okta,
     stable_uuid,
 )
+from events.lean import LeanEvent, ReadEvent, lean_event
 from events.quarantine import QuarantineEntry, QuarantineWriter
 from events.schemas import LogEvent
 
@@ -69,7 +71,11 @@ _LISTED_KEYS = 8
 MAX_NESTING = 64
 
 
-def parse_event(obj: Any) -> LogEvent:
+class EventParser(Protocol):
+    def __call__(self, obj: Any, *, shallow: bool = False) -> ReadEvent: ...
+
+
+def parse_event(obj: Any, *, shallow: bool = False) -> LogEvent:
     """Read one decoded JSON value as an Okta `LogEvent`, or raise `InvalidEvent`.
 
     What is an event: a JSON object whose `eventType` (after restoring lower-cased
@@ -83,15 +89,34 @@ def parse_event(obj: Any) -> LogEvent:
     (`stable_uuid`). Numbers where Okta writes text and empty strings where it writes
     an object are repaired (`repair_type_drift`); any other wrong type raises
     `InvalidEvent` naming the field.
+
+    `shallow` says the caller knows the value cannot nest too deeply (its JSON text
+    has fewer brackets than the limit), which spares walking it.
     """
+    return _validate(_prepare(obj, shallow))
+
+
+def parse_lean_event(obj: Any, *, shallow: bool = False) -> LeanEvent | LogEvent:
+    """Read one decoded JSON value for detection only (see `events.lean`).
+
+    The same checks as `parse_event` decide what is an event; then only the fields
+    detection reads are checked. An event whose read fields need repair is fully
+    validated instead and comes back as a `LogEvent`, or raises `InvalidEvent`.
+    """
+    event = _prepare(obj, shallow)
+    return lean_event(event) or _validate(event)
+
+
+def _prepare(obj: Any, shallow: bool) -> dict[str, Any]:
+    """The value as an event object with canonical keys and a usable uuid, or raise."""
     if type(obj) is not dict:
         raise InvalidEvent(f"not a JSON object but {_json_type(obj)}")
-    if not _nesting_within(obj, MAX_NESTING):
+    if not shallow and not _nesting_within(obj, MAX_NESTING):
         raise InvalidEvent(f"nested more than {MAX_NESTING} levels deep")
     if not all(type(key) is str for key in obj):
         # JSON keys are always text; other keys come only from code, not Okta.
         raise InvalidEvent("an object whose keys are not all strings")
-    event: dict[str, Any] = normalise_keys(obj)
+    event: dict[str, Any] = obj if spelled_as_okta(obj) else normalise_keys(obj)
 
     event_type = event.get("eventType")
     if event_type is None:
@@ -119,7 +144,10 @@ def parse_event(obj: Any) -> LogEvent:
         raise InvalidEvent(f"field uuid: must be a string, got {_json_type(event_id)}")
     if is_placeholder_uuid(event_id):
         event = {**event, "uuid": stable_uuid(event)}
+    return event
 
+
+def _validate(event: dict[str, Any]) -> LogEvent:
     try:
         return LogEvent.model_validate(event)
     except ValidationError as exc:
@@ -211,7 +239,22 @@ def read_events(
     """
     report = report if report is not None else ReadReport()
     files = list_input_files(paths, report=report)
-    return _read_files(files, quarantine=quarantine, report=report)
+    events = _read_files(files, quarantine=quarantine, report=report, parse=parse_event)
+    return cast(Iterator[LogEvent], events)
+
+
+def read_lean_events(
+    paths: Iterable[str | Path] | str | Path,
+    *,
+    quarantine: QuarantineWriter | None,
+    report: ReadReport | None = None,
+) -> Iterator[ReadEvent]:
+    """`read_events` for detection only: what is read and quarantined is the same,
+    but events come as `LeanEvent`s (see `events.lean`) where their read fields
+    allow, which is several times faster."""
+    report = report if report is not None else ReadReport()
+    files = list_input_files(paths, report=report)
+    return _read_files(files, quarantine=quarantine, report=report, parse=parse_lean_event)
 
 
 def read_event_objects(
@@ -226,14 +269,18 @@ def read_event_objects(
     The payload is read exactly as a file would be; `source` names it in reports.
     """
     reader = _SourceReader(source, report or ReadReport(), quarantine)
-    return reader.read(io.BytesIO(data))
+    return cast(Iterator[LogEvent], reader.read(io.BytesIO(data)))
 
 
 def _read_files(
-    files: list[Path], *, quarantine: QuarantineWriter | None, report: ReadReport
-) -> Iterator[LogEvent]:
+    files: list[Path],
+    *,
+    quarantine: QuarantineWriter | None,
+    report: ReadReport,
+    parse: EventParser,
+) -> Iterator[ReadEvent]:
     for path in files:
-        reader = _SourceReader(str(path), report, quarantine)
+        reader = _SourceReader(str(path), report, quarantine, parse)
         with path.open("rb") as stream:
             yield from reader.read(stream)
 
@@ -242,15 +289,20 @@ class _SourceReader:
     """Reads one file or payload and books its events and rejects."""
 
     def __init__(
-        self, source: str, report: ReadReport, quarantine: QuarantineWriter | None
+        self,
+        source: str,
+        report: ReadReport,
+        quarantine: QuarantineWriter | None,
+        parse: EventParser = parse_event,
     ) -> None:
         self.source = source
+        self.parse = parse
         self.report = report
         self.quarantine = quarantine
         self.counts = report.per_file.setdefault(source, FileCounts())
         self.last_line = 0
 
-    def read(self, stream: BinaryIO) -> Iterator[LogEvent]:
+    def read(self, stream: BinaryIO) -> Iterator[ReadEvent]:
         self.report.files_read += 1
         try:
             yield from self._read_content(stream)
@@ -271,7 +323,7 @@ class _SourceReader:
         else:
             logger.debug("%s: %d events read", self.source, self.counts.events)
 
-    def _read_content(self, stream: BinaryIO) -> Iterator[LogEvent]:
+    def _read_content(self, stream: BinaryIO) -> Iterator[ReadEvent]:
         magic = stream.read(6)
         stream.seek(0)
         if magic.startswith(_GZIP_MAGIC):
@@ -324,11 +376,11 @@ class _SourceReader:
             return
         yield from self._json_lines(itertools.chain([first], stream), line_no)
 
-    def _first_line(self, value: Any, line_no: int, raw: bytes) -> Iterator[LogEvent]:
+    def _first_line(self, value: Any, line_no: int, raw: bytes) -> Iterator[ReadEvent]:
         self.last_line = line_no
         yield from self._value(value, line=line_no, raw=raw.rstrip(b"\r\n"), where="")
 
-    def _json_lines(self, lines: Iterable[bytes], start: int) -> Iterator[LogEvent]:
+    def _json_lines(self, lines: Iterable[bytes], start: int) -> Iterator[ReadEvent]:
         for line_no, line in enumerate(lines, start):
             self.last_line = line_no
             if line.isspace():
@@ -340,7 +392,10 @@ class _SourceReader:
                 continue
             # The common case, one event on a line, stays free of generators.
             if type(value) is dict and value.get("eventType") != EVENT_HOOK_TYPE:
-                event = self._parse(value, line_no, line, "")
+                # Counting brackets is far cheaper than walking the decoded value,
+                # and bounds its depth for all but hostile lines.
+                shallow = line.count(b"{") + line.count(b"[") < MAX_NESTING
+                event = self._parse(value, line_no, line, "", shallow=shallow)
                 if event is not None:
                     yield event
             else:
@@ -348,7 +403,7 @@ class _SourceReader:
                     value, line=line_no, raw=line.rstrip(b"\r\n"), where=""
                 )
 
-    def _array(self, items: list[Any]) -> Iterator[LogEvent]:
+    def _array(self, items: list[Any]) -> Iterator[ReadEvent]:
         for index, item in enumerate(items):
             yield from self._value(
                 item, line=index, raw=None, where=f"array element [{index}] (0-based): "
@@ -356,7 +411,7 @@ class _SourceReader:
 
     def _value(
         self, value: Any, *, line: int, raw: bytes | None, where: str
-    ) -> Iterator[LogEvent]:
+    ) -> Iterator[ReadEvent]:
         """Events from a value that is an event, an envelope or (on a line) an array."""
         if type(value) is list and not where:
             for index, item in enumerate(value):
@@ -387,10 +442,10 @@ class _SourceReader:
             yield event
 
     def _parse(
-        self, value: Any, line: int, raw: bytes | None, where: str
-    ) -> LogEvent | None:
+        self, value: Any, line: int, raw: bytes | None, where: str, *, shallow: bool = False
+    ) -> ReadEvent | None:
         try:
-            event = parse_event(value)
+            event = self.parse(value, shallow=shallow)
         except InvalidEvent as exc:
             self.reject(line, f"{where}{exc}", raw if raw is not None else _dump(value))
             return None

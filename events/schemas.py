@@ -175,7 +175,8 @@ class LogEvent(_Part):
     def _version(cls, value: Any) -> Any:
         return None if value is None else str(value)
 
-    # Readers of the fields whose shape varies between sources.
+    # Readers of the fields whose shape varies between sources. The meaning of each
+    # value is decided by the functions below the class, which `events.lean` shares.
 
     @property
     def debug_data(self) -> dict[str, Any]:
@@ -192,17 +193,20 @@ class LogEvent(_Part):
         return self.actor.type if self.actor else None
 
     @property
+    def actor_name(self) -> str | None:
+        return (self.actor.displayName or self.actor.alternateId) if self.actor else None
+
+    @property
     def ip(self) -> str | None:
-        ip = self.client.ipAddress if self.client else None
-        if ip in (None, "", "null", "redacted") and self.request and self.request.ipChain:
-            ip = self.request.ipChain[0].ip
-        return None if ip in (None, "", "null", "redacted") else ip
+        ip = usable_ip(self.client.ipAddress if self.client else None)
+        if ip is None and self.request and self.request.ipChain:
+            ip = usable_ip(self.request.ipChain[0].ip)
+        return ip
 
     @property
     def user_agent(self) -> str | None:
         if self.client and self.client.userAgent:
-            raw = self.client.userAgent.rawUserAgent
-            return None if raw in (None, "", "UNKNOWN") else raw
+            return usable_user_agent(self.client.userAgent.rawUserAgent)
         return None
 
     @property
@@ -232,6 +236,10 @@ class LogEvent(_Part):
         return self.securityContext.asNumber if self.securityContext else None
 
     @property
+    def as_org(self) -> str | None:
+        return self.securityContext.asOrg if self.securityContext else None
+
+    @property
     def is_proxy(self) -> bool:
         return bool(self.securityContext and self.securityContext.isProxy)
 
@@ -240,28 +248,18 @@ class LogEvent(_Part):
         ctx = self.authenticationContext
         if ctx is None:
             return None
-        session = ctx.rootSessionId or ctx.externalSessionId
-        # API-token calls carry a per-request transaction id ("trs…"), not a session.
-        if _is_placeholder(session) or session.startswith("trs"):
-            return None
-        return session
+        return usable_session(ctx.rootSessionId or ctx.externalSessionId)
 
     @property
     def api_token_id(self) -> str | None:
         detail = self.transaction.detail if self.transaction else None
-        token = (detail or {}).get("requestApiTokenId")
-        return str(token) if token else None
+        return token_id_of(detail)
 
     @property
     def device_id(self) -> str | None:
         """The device: Okta's device token hash (`dtHash`), else the classic
         engine's `deviceFingerprint`, prefixed so that the two never compare equal."""
-        data = self.debug_data
-        token_hash = data.get("dtHash")
-        if token_hash:
-            return f"dt:{token_hash}"
-        fingerprint = data.get("deviceFingerprint")
-        return f"fp:{fingerprint}" if fingerprint else None
+        return device_of(self.debug_data)
 
     @property
     def request_uri(self) -> str | None:
@@ -270,12 +268,11 @@ class LogEvent(_Part):
 
     @property
     def failed(self) -> bool:
-        result = (self.outcome.result or "") if self.outcome else ""
-        return result.upper() in {"FAILURE", "DENY"}
+        return is_failure(self.outcome.result if self.outcome else None)
 
     @property
     def threat_suspected(self) -> bool:
-        return bool(_bool_or_none(self.debug_data.get("threatSuspected")))
+        return okta_flag(self.debug_data.get("threatSuspected"))
 
     @property
     def behaviors(self) -> dict[str, str]:
@@ -284,29 +281,81 @@ class LogEvent(_Part):
         Okta writes them in `debugData.behaviors` and, on newer events, inside the
         `logOnlySecurityData` JSON as well; both are read.
         """
-        found = parse_okta_map(self.debug_data.get("behaviors"))
-        return {**parse_okta_map(self._security_data.get("behaviors")), **found}
+        return okta_assessment(self.debug_data, "behaviors")
 
     @property
     def risk(self) -> dict[str, str]:
         """Okta's risk evaluation, e.g. {"level": "HIGH", "reasons": "New Device"}."""
-        found = parse_okta_map(self.debug_data.get("risk"))
-        return {**parse_okta_map(self._security_data.get("risk")), **found}
-
-    @property
-    def _security_data(self) -> dict[str, Any]:
-        value = self.debug_data.get("logOnlySecurityData")
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                return {}
-        return value if isinstance(value, dict) else {}
+        return okta_assessment(self.debug_data, "risk")
 
     @property
     def risk_level(self) -> str | None:
         level = self.risk.get("level")
         return level.strip().upper() if level else None
+
+    @property
+    def target_refs(self) -> tuple[tuple[str | None, str | None], ...]:
+        """(type, id) of each target."""
+        return tuple((target.type, target.id) for target in self.target or ())
+
+
+_UNUSABLE_IPS = frozenset({"", "null", "redacted"})
+
+
+def usable_ip(value: str | None) -> str | None:
+    return None if value is None or value in _UNUSABLE_IPS else value
+
+
+def usable_user_agent(raw: str | None) -> str | None:
+    return None if raw in (None, "", "UNKNOWN") else raw
+
+
+def usable_session(session: str | None) -> str | None:
+    # API-token calls carry a per-request transaction id ("trs…"), not a session.
+    if _is_placeholder(session) or session.startswith("trs"):  # type: ignore[union-attr]
+        return None
+    return session
+
+
+def token_id_of(detail: dict[str, Any] | None) -> str | None:
+    token = (detail or {}).get("requestApiTokenId")
+    return str(token) if token else None
+
+
+def device_of(debug_data: dict[str, Any]) -> str | None:
+    token_hash = debug_data.get("dtHash")
+    if token_hash:
+        return f"dt:{token_hash}"
+    fingerprint = debug_data.get("deviceFingerprint")
+    return f"fp:{fingerprint}" if fingerprint else None
+
+
+def okta_flag(value: Any) -> bool:
+    """A flag Okta writes as a boolean or as text ("true", "false")."""
+    return bool(_bool_or_none(value))
+
+
+def is_failure(result: str | None) -> bool:
+    return (result or "").upper() in {"FAILURE", "DENY"}
+
+
+def okta_assessment(debug_data: dict[str, Any], name: str) -> dict[str, str]:
+    """Okta's `behaviors` or `risk` map, from `debugData` and from the
+    `logOnlySecurityData` JSON of newer events; `debugData` wins."""
+    found = parse_okta_map(debug_data.get(name))
+    security = debug_data.get("logOnlySecurityData")
+    if security is None:
+        return found
+    return {**parse_okta_map(_security_data(security).get(name)), **found}
+
+
+def _security_data(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return value if isinstance(value, dict) else {}
 
 
 def parse_okta_time(value: Any) -> datetime | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 
-from events.schemas import LogEvent
+from events.lean import ReadEvent
 from features.deployment import parse_ip
 from features.enrichment import default_enricher
 from features.identity import Identity, IdentityResolver
@@ -97,11 +97,11 @@ class EventFacts:
 
 
 def extract_facts(
-    event: LogEvent, identity: Identity, resolver: IdentityResolver, when: datetime
+    event: ReadEvent, identity: Identity, resolver: IdentityResolver, when: datetime
 ) -> EventFacts:
     ip = event.ip
     asn = event.asn
-    as_org = event.securityContext.asOrg if event.securityContext else None
+    as_org = event.as_org
     country, city, coordinates = event.country, event.city, event.coordinates
     inferred_network = inferred_place = False
     if ip and (asn is None or country is None or coordinates is None):
@@ -210,11 +210,11 @@ def travel_kmh(
 TOKEN_CREATED = frozenset({"system.api_token.create"})
 
 
-def _created_token(event: LogEvent) -> str | None:
+def _created_token(event: ReadEvent) -> str | None:
     """The id of the API token an event created, if it created one."""
     if event.eventType not in TOKEN_CREATED:
         return None
-    for target in event.target or []:
-        if (target.type or "").lower() == "token" and target.id:
-            return target.id
+    for kind, target_id in event.target_refs:
+        if (kind or "").lower() == "token" and target_id:
+            return target_id
     return None

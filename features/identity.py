@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from events.schemas import LogEvent
+from events.lean import ReadEvent
 from features.deployment import Agent, DeploymentMap
 
 HUMAN = "human"
@@ -46,20 +46,20 @@ class IdentityResolver:
         self._cache: dict[tuple[str, str | None, str | None], Identity] = {}
         self._networks: dict[tuple[str | None, int | None], str | None] = {}
 
-    def resolve(self, event: LogEvent) -> Identity | None:
+    def resolve(self, event: ReadEvent) -> Identity | None:
         """The identity the event's actor names, or None when it names no actor."""
-        actor = event.actor
-        if actor is None or not actor.id:
+        actor_id = event.actor_id
+        if not actor_id:
             return None
-        key = (actor.id, actor.type, event.api_token_id)
+        key = (actor_id, event.actor_type, event.api_token_id)
         identity = self._cache.get(key)
         if identity is None:
-            identity = self._resolve(actor.id, actor.type, actor, event.api_token_id)
+            identity = self._resolve(*key, event.actor_name)
             self._cache[key] = identity
         return identity
 
     def _resolve(
-        self, actor_id: str, actor_type: str | None, actor, token_id: str | None
+        self, actor_id: str, actor_type: str | None, token_id: str | None, name: str | None
     ) -> Identity:
         agent = self._by_token.get(token_id or "") or self._by_actor.get(actor_id)
         protected = actor_id in self._protected
@@ -69,7 +69,6 @@ class IdentityResolver:
                 protected=protected,
             )
 
-        name = actor.displayName or actor.alternateId
         kind = HUMAN if (actor_type or "").lower() == "user" else SERVICE
         return Identity(
             id=actor_id,

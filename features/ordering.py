@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from events.lean import ReadEvent
 from events.schemas import LogEvent
 from features.facts import EventFacts
 from features.state import FeatureStream
@@ -25,7 +26,7 @@ class OrderedBatch:
 
 
 def order_batch(
-    events: Iterable[LogEvent],
+    events: Iterable[ReadEvent],
     *,
     stream: FeatureStream,
     received_at: datetime | None = None,

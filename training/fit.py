@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from credwatch.errors import NoTrainingData
-from events.schemas import LogEvent
+from events.lean import ReadEvent
 from features.identity import IdentityResolver
 from features.ordering import order_batch
 from features.state import FeatureStream
@@ -32,7 +32,7 @@ class FitReport:
 
 
 def fit_detector(
-    events: Iterable[LogEvent],
+    events: Iterable[ReadEvent],
     *,
     resolver: IdentityResolver,
     n_estimators: int = 100,

@@ -28,9 +28,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from credwatch.errors import InvalidEvent
-from events.readers import ReadReport, parse_event, read_event_objects
+from events.readers import ReadReport, parse_event, parse_lean_event, read_event_objects
 from events.schemas import LogEvent
 from response.evidence import summarise
+from tests.events.test_lean_events import assert_same_reading
 
 # Hypothesis warns when a generated value (a 100 kB string) is slow to print.
 pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
@@ -61,11 +62,19 @@ def accepted_event_is_usable(event: LogEvent) -> None:
 
 
 def parse_once(target: str, value: Any) -> LogEvent | None:
+    # The batch path reads the same value lean; it may accept more (fields it
+    # never reads go unchecked) but never less, and reads what it accepts alike.
+    try:
+        lean = parse_lean_event(value)
+    except InvalidEvent:
+        lean = None
     try:
         event = parse_event(value)
     except InvalidEvent:
         count(target, "refused")
         return None
+    assert lean is not None, "the lean reader refused an event full validation accepts"
+    assert_same_reading(lean, event)
     accepted_event_is_usable(event)
     count(target, "accepted")
     return event
