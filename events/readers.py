@@ -72,10 +72,10 @@ MAX_NESTING = 64
 
 
 class EventParser(Protocol):
-    def __call__(self, obj: Any, *, shallow: bool = False) -> ReadEvent: ...
+    def __call__(self, obj: Any, *, json_text: bytes | None = None) -> ReadEvent: ...
 
 
-def parse_event(obj: Any, *, shallow: bool = False) -> LogEvent:
+def parse_event(obj: Any, *, json_text: bytes | None = None) -> LogEvent:
     """Read one decoded JSON value as an Okta `LogEvent`, or raise `InvalidEvent`.
 
     What is an event: a JSON object whose `eventType` (after restoring lower-cased
@@ -90,30 +90,32 @@ def parse_event(obj: Any, *, shallow: bool = False) -> LogEvent:
     an object are repaired (`repair_type_drift`); any other wrong type raises
     `InvalidEvent` naming the field.
 
-    `shallow` says the caller knows the value cannot nest too deeply (its JSON text
-    has fewer brackets than the limit), which spares walking it.
+    `json_text`, the JSON text `obj` was decoded from when the caller has it, spares
+    checks that the text answers more cheaply: its keys are text, and a text with
+    fewer brackets than the nesting limit cannot nest beyond it.
     """
-    return _validate(_prepare(obj, shallow))
+    return _validate(_prepare(obj, json_text))
 
 
-def parse_lean_event(obj: Any, *, shallow: bool = False) -> LeanEvent | LogEvent:
+def parse_lean_event(obj: Any, *, json_text: bytes | None = None) -> LeanEvent | LogEvent:
     """Read one decoded JSON value for detection only (see `events.lean`).
 
     The same checks as `parse_event` decide what is an event; then only the fields
     detection reads are checked. An event whose read fields need repair is fully
     validated instead and comes back as a `LogEvent`, or raises `InvalidEvent`.
     """
-    event = _prepare(obj, shallow)
+    event = _prepare(obj, json_text)
     return lean_event(event) or _validate(event)
 
 
-def _prepare(obj: Any, shallow: bool) -> dict[str, Any]:
+def _prepare(obj: Any, json_text: bytes | None) -> dict[str, Any]:
     """The value as an event object with canonical keys and a usable uuid, or raise."""
     if type(obj) is not dict:
         raise InvalidEvent(f"not a JSON object but {_json_type(obj)}")
-    if not shallow and not _nesting_within(obj, MAX_NESTING):
+    deep = json_text is None or json_text.count(b"{") + json_text.count(b"[") >= MAX_NESTING
+    if deep and not _nesting_within(obj, MAX_NESTING):
         raise InvalidEvent(f"nested more than {MAX_NESTING} levels deep")
-    if not all(type(key) is str for key in obj):
+    if json_text is None and not all(type(key) is str for key in obj):
         # JSON keys are always text; other keys come only from code, not Okta.
         raise InvalidEvent("an object whose keys are not all strings")
     event: dict[str, Any] = obj if spelled_as_okta(obj) else normalise_keys(obj)
@@ -392,10 +394,7 @@ class _SourceReader:
                 continue
             # The common case, one event on a line, stays free of generators.
             if type(value) is dict and value.get("eventType") != EVENT_HOOK_TYPE:
-                # Counting brackets is far cheaper than walking the decoded value,
-                # and bounds its depth for all but hostile lines.
-                shallow = line.count(b"{") + line.count(b"[") < MAX_NESTING
-                event = self._parse(value, line_no, line, "", shallow=shallow)
+                event = self._parse(value, line_no, line, "", json_text=line)
                 if event is not None:
                     yield event
             else:
@@ -442,10 +441,16 @@ class _SourceReader:
             yield event
 
     def _parse(
-        self, value: Any, line: int, raw: bytes | None, where: str, *, shallow: bool = False
+        self,
+        value: Any,
+        line: int,
+        raw: bytes | None,
+        where: str,
+        *,
+        json_text: bytes | None = None,
     ) -> ReadEvent | None:
         try:
-            event = self.parse(value, shallow=shallow)
+            event = self.parse(value, json_text=json_text)
         except InvalidEvent as exc:
             self.reject(line, f"{where}{exc}", raw if raw is not None else _dump(value))
             return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -369,6 +370,24 @@ def parse_okta_time(value: Any) -> datetime | None:
         return _in_range(_as_utc(value), value)
     if not isinstance(value, str):
         raise ValueError(f"published must be a timestamp string, got {value!r}")
+    try:
+        # Okta's own form ("2026-03-04T00:00:04.316Z") reads as it is.
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        moment = _read_exported_time(value)
+        if moment is None:
+            return None
+    try:
+        moment = _as_utc(moment)
+    except OverflowError:
+        # A time at the edge of the calendar that its offset pushes past year 1 or 9999.
+        raise ValueError(f"published {value!r} is not an ISO-8601 timestamp") from None
+    return _in_range(moment, value)
+
+
+def _read_exported_time(value: str) -> datetime | None:
+    """A time as exports rewrite it (space-separated, nine fraction digits, "z");
+    None for a redaction placeholder."""
     text = value.strip()
     if text.lower() in {"", "redacted", "null", "none"}:
         return None
@@ -377,18 +396,15 @@ def parse_okta_time(value: Any) -> datetime | None:
     # Python reads at most 6 fraction digits; some exports write 9.
     text = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(3, "0"), text, count=1)
     try:
-        moment = _as_utc(datetime.fromisoformat(text))
-    except (ValueError, OverflowError):
-        # OverflowError: a time at the edge of the calendar that its offset pushes
-        # past year 1 or 9999.
+        return datetime.fromisoformat(text)
+    except ValueError:
         raise ValueError(f"published {value!r} is not an ISO-8601 timestamp") from None
-    return _in_range(moment, value)
 
 
 def _in_range(moment: datetime, value: Any) -> datetime:
     if moment < EARLIEST_PUBLISHED:
         raise ValueError(f"published {value!r} is before {EARLIEST_PUBLISHED.year}")
-    if moment > datetime.now(UTC) + FUTURE_TOLERANCE:
+    if moment.timestamp() > time.time() + FUTURE_TOLERANCE.total_seconds():
         raise ValueError(f"published {value!r} is in the future")
     return moment
 
