@@ -22,14 +22,20 @@ class BoundedCounter:
     """Counts of values seen, holding at most `capacity` of them.
 
     When full, the least-used value is forgotten, so a flood of one-off values (an
-    attacker rotating addresses) cannot grow memory without bound.
+    attacker rotating addresses) cannot grow memory without bound. Of several
+    least-used values, the one counted first goes.
     """
 
-    __slots__ = ("capacity", "counts")
+    # `seen_once` holds the values whose count is 1, in the order they were first
+    # counted. Counts start at 1 and only grow, so while it is not empty its first
+    # value is the one to forget: a full counter of addresses evicts on nearly
+    # every new address, and scanning all counts each time was the costly part.
+    __slots__ = ("capacity", "counts", "seen_once")
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self.counts: dict[str, int] = {}
+        self.seen_once: dict[str, None] = {}
 
     def __contains__(self, value: object) -> bool:
         return value in self.counts
@@ -40,12 +46,35 @@ class BoundedCounter:
     def add(self, value: str | None) -> None:
         if value is None:
             return
-        if value in self.counts:
-            self.counts[value] += 1
+        counts = self.counts
+        count = counts.get(value)
+        if count is not None:
+            if count == 1:
+                del self.seen_once[value]
+            counts[value] = count + 1
             return
-        if len(self.counts) >= self.capacity:
-            del self.counts[min(self.counts, key=self.counts.__getitem__)]
-        self.counts[value] = 1
+        if len(counts) >= self.capacity:
+            least = self._least_used()
+            del counts[least]
+            self.seen_once.pop(least, None)
+        counts[value] = 1
+        self.seen_once[value] = None
+
+    def _least_used(self) -> str:
+        if self.seen_once:
+            return next(iter(self.seen_once))
+        return min(self.counts, key=self.counts.__getitem__)
+
+    # Pickles (stored models) keep only capacity and counts, as before `seen_once`
+    # existed, so models stored earlier load and `seen_once` is rebuilt from counts.
+    def __getstate__(self) -> tuple[None, dict[str, object]]:
+        return None, {"capacity": self.capacity, "counts": self.counts}
+
+    def __setstate__(self, state: tuple[None, dict[str, object]]) -> None:
+        _, slots = state
+        self.capacity = slots["capacity"]  # type: ignore[assignment]
+        self.counts = slots["counts"]  # type: ignore[assignment]
+        self.seen_once = {value: None for value, count in self.counts.items() if count == 1}
 
 
 @dataclass(slots=True)
