@@ -230,13 +230,19 @@ class Scorer:
         if len(verdict.window_event_ids) < MAX_EVIDENCE_IDS:
             verdict.window_event_ids.append(facts.uuid)
 
+        changed = False
         for hit in hits:
-            _keep_strongest(verdict, hit)
+            changed |= _keep_strongest(verdict, hit)
         if model_risk > verdict.model_risk:
+            changed = True
             verdict.model_risk = model_risk
             if model_risk >= MODEL_REASON_FLOOR:
                 forest = self.detector.model.forest_for(facts.identity.kind)
                 verdict.model_reasons = forest.explain(observation.vector)
+        if not changed:
+            # Same model risk and hits as when the risk was last combined: the
+            # risk would come out the same and could not exceed verdict.risk.
+            return verdict
 
         risk = combine(
             model_risk=verdict.model_risk, hits=verdict.hits, weights=self.detector.weights
@@ -279,15 +285,20 @@ class Scorer:
         )
 
 
-def _keep_strongest(verdict: _WindowVerdict, hit: Hit) -> None:
+def _keep_strongest(verdict: _WindowVerdict, hit: Hit) -> bool:
+    """Record the hit; True when it changed the window's strongest hits."""
     current = verdict.hits.get(hit.rule_id)
     if current is None:
         verdict.rule_order.append(hit.rule_id)
-    if current is None or _SEVERITY_RANK[hit.severity] > _SEVERITY_RANK[current.severity]:
+    stronger = (
+        current is None or _SEVERITY_RANK[hit.severity] > _SEVERITY_RANK[current.severity]
+    )
+    if stronger:
         verdict.hits[hit.rule_id] = hit
     for event_id in hit.event_ids:
         if event_id not in verdict.evidence and len(verdict.evidence) < MAX_EVIDENCE_IDS:
             verdict.evidence.append(event_id)
+    return stronger
 
 
 _SEVERITY_RANK = {"none": -1, "low": 0, "medium": 1, "high": 2, "critical": 3}
