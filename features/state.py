@@ -13,11 +13,12 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import numpy as np
 
 from events.schemas import LogEvent
-from features.baseline import IdentityBaseline
+from features.baseline import BoundedCounter, IdentityBaseline
 from features.facts import (
     MFA_EVENTS,
     PUSH_EVENTS,
@@ -42,7 +43,11 @@ TOKENS_REMEMBERED = 10_000
 
 @dataclass(slots=True)
 class SessionTrace:
-    """Where a session was first seen, to notice it moving."""
+    """Where a session was first seen, to notice it moving.
+
+    `devices` is replaced, never changed in place, so a snapshot of the trace
+    (`IdentityState._trace_session`) can share it instead of copying it.
+    """
 
     network: str | None
     country: str | None
@@ -64,8 +69,11 @@ class SessionTrace:
         return before if before is not None and before != device else None
 
     def remember(self, device: str | None) -> None:
-        if device is not None:
-            self.devices.setdefault(device.split(":", 1)[0], device)
+        if device is None:
+            return
+        kind = device.split(":", 1)[0]
+        if kind not in self.devices:
+            self.devices = {**self.devices, kind: device}
 
 
 @dataclass(slots=True)
@@ -135,6 +143,15 @@ class Observation:
 class Window:
     """An identity's activity within one UTC hour, accumulated event by event."""
 
+    __slots__ = (
+        "identity", "start", "first_time", "last_time", "events", "failures",
+        "threats", "outside_network", "rare_hour", "off_schedule", "new_ip",
+        "max_behaviors", "max_risk", "max_speed", "max_concurrent", "session_changes",
+        "ips", "networks", "countries", "user_agents", "devices", "sessions",
+        "new_networks", "new_countries", "new_devices", "new_ua_families",
+        "new_endpoints", "event_ids",
+    )
+
     def __init__(self, identity: Identity, start: datetime) -> None:
         self.identity = identity
         self.start = start
@@ -201,6 +218,11 @@ class Window:
 class IdentityState:
     """Everything remembered about one identity between events."""
 
+    __slots__ = (
+        "identity", "baseline", "window", "recent", "sessions", "last_located",
+        "off_schedule_run",
+    )
+
     def __init__(self, identity: Identity, baseline: IdentityBaseline) -> None:
         self.identity = identity
         self.baseline = baseline
@@ -222,22 +244,25 @@ class IdentityState:
         # Judge novelty against history before this event becomes part of it.
         mature = baseline.mature
         endpoint = _endpoint(facts.request_uri)
-        new_network = mature and facts.network is not None and facts.network not in baseline.networks
-        new_country = mature and facts.country is not None and facts.country not in baseline.countries
-        new_device = mature and facts.device is not None and facts.device not in baseline.devices
-        new_ua = mature and facts.ua_family is not None and facts.ua_family not in baseline.ua_families
-        new_endpoint = mature and endpoint is not None and endpoint not in baseline.endpoints
-        new_ip = mature and facts.ip is not None and facts.ip not in baseline.ips
+        network, country, device = facts.network, facts.country, facts.device
+        new_network = mature and _unseen(network, baseline.networks)
+        new_country = mature and _unseen(country, baseline.countries)
+        new_device = mature and _unseen(device, baseline.devices)
+        new_ua = mature and _unseen(facts.ua_family, baseline.ua_families)
+        new_endpoint = mature and _unseen(endpoint, baseline.endpoints)
+        new_ip = mature and _unseen(facts.ip, baseline.ips)
         rare_hour = mature and baseline.hour_share(facts.time) < RARE_HOUR_SHARE
 
+        off_schedule = _off_schedule(facts)
         session_before = self._trace_session(facts)
-        off_run = self._off_schedule_run(facts)
+        off_run = self._off_schedule_run(facts, off_schedule)
         previous, km, speed = self._travel(facts)
         recent = self._recent(facts)
 
         self._accumulate(
             window, facts, new_network, new_country, new_device, new_ua,
-            (endpoint if new_endpoint else None), new_ip, rare_hour, speed, recent,
+            (endpoint if new_endpoint else None), new_ip, rare_hour, off_schedule,
+            speed, recent,
         )
         baseline.learn(
             moment=facts.time, network=facts.network, ip=facts.ip,
@@ -304,7 +329,7 @@ class IdentityState:
             return None
         self.sessions.move_to_end(facts.session)
         snapshot = SessionTrace(
-            before.network, before.country, dict(before.devices), before.ua_family,
+            before.network, before.country, before.devices, before.ua_family,
             before.expected_network, before.moved,
         )
         before.remember(facts.device)
@@ -315,9 +340,9 @@ class IdentityState:
             return None, 0.0, 0.0
         previous = self.last_located
         trusted = facts.expected_network or facts.is_proxy
-        place = ", ".join(part for part in (facts.city, facts.country) if part)
         self.last_located = Located(
-            facts.time, facts.coordinates, place or "unknown place", facts.uuid, trusted
+            facts.time, facts.coordinates, _place_name(facts.city, facts.country),
+            facts.uuid, trusted,
         )
         # A VPN, proxy or declared region puts the exit, not the person, on the map.
         if previous is None or previous.trusted or trusted:
@@ -326,8 +351,8 @@ class IdentityState:
         km, speed = travel_kmh(previous.coordinates, facts.coordinates, hours)
         return previous, km, speed
 
-    def _off_schedule_run(self, facts: EventFacts) -> OffScheduleRun | None:
-        if not _off_schedule(facts):
+    def _off_schedule_run(self, facts: EventFacts, off_schedule: bool) -> OffScheduleRun | None:
+        if not off_schedule:
             self.off_schedule_run = None
             return None
         run = self.off_schedule_run
@@ -355,9 +380,12 @@ class IdentityState:
         new_endpoint: str | None,
         new_ip: bool,
         rare_hour: bool,
+        off_schedule: bool,
         speed: float,
         recent: list[EventFacts],
     ) -> None:
+        # Runs for every event: plain comparisons instead of max() and inline
+        # None checks instead of a helper call per set keep it cheap.
         if window.first_time is None:
             window.first_time = facts.time
         window.last_time = facts.time
@@ -366,41 +394,53 @@ class IdentityState:
         window.failures += facts.failed
         window.threats += facts.threat_suspected
         window.new_ip += new_ip
-        off_schedule = _off_schedule(facts)
         window.off_schedule += off_schedule
         window.rare_hour += rare_hour or off_schedule
         if not facts.expected_network:
             # Okta's novelty signals on an organisation-owned network are expected.
-            window.max_behaviors = max(window.max_behaviors, len(facts.positive_behaviors))
-            window.max_risk = max(window.max_risk, facts.risk_level)
-        window.max_speed = max(window.max_speed, speed)
+            behaviors = len(facts.positive_behaviors)
+            if behaviors > window.max_behaviors:
+                window.max_behaviors = behaviors
+            if facts.risk_level > window.max_risk:
+                window.max_risk = facts.risk_level
+        if speed > window.max_speed:
+            window.max_speed = speed
 
         identity = facts.identity
         if identity.kind == AI_AGENT and identity.agent and identity.agent.declares_network():
             window.outside_network += not facts.expected_network
 
-        _add(window.ips, facts.ip)
-        _add(window.networks, facts.network)
-        _add(window.countries, facts.country)
-        _add(window.user_agents, facts.user_agent)
-        _add(window.devices, facts.device)
-        _add(window.sessions, facts.session)
+        ip, network, country = facts.ip, facts.network, facts.country
+        device, session = facts.device, facts.session
+        if ip is not None:
+            window.ips.add(ip)
+        if network is not None:
+            window.networks.add(network)
+        if country is not None:
+            window.countries.add(country)
+        if facts.user_agent is not None:
+            window.user_agents.add(facts.user_agent)
+        if device is not None:
+            window.devices.add(device)
+        if session is not None:
+            window.sessions.add(session)
+        # new_* are only true for a value that is not None.
         if new_network:
-            _add(window.new_networks, facts.network)
+            window.new_networks.add(network)
         if new_country:
-            _add(window.new_countries, facts.country)
+            window.new_countries.add(country)
         if new_device:
-            _add(window.new_devices, facts.device)
+            window.new_devices.add(device)
         if new_ua:
-            _add(window.new_ua_families, facts.ua_family)
+            window.new_ua_families.add(facts.ua_family)
         if new_endpoint:
             window.new_endpoints.add(new_endpoint)
 
-        networks = {item.network for item in recent if item.network}
-        _add(networks, facts.network)
-        window.max_concurrent = max(window.max_concurrent, len(networks))
+        concurrent = _distinct_networks(recent, network)
+        if concurrent > window.max_concurrent:
+            window.max_concurrent = concurrent
 
-        trace = self.sessions.get(facts.session or "")
+        trace = self.sessions.get(session or "")
         if trace is not None and not trace.moved and _session_moved(trace, facts):
             trace.moved = True
             window.session_changes += 1
@@ -472,9 +512,25 @@ class FeatureStream:
         return [window for window in closed if window is not None]
 
 
-def _add(values: set[str], value: str | None) -> None:
-    if value is not None:
-        values.add(value)
+def _unseen(value: str | None, history: BoundedCounter) -> bool:
+    """A value the baseline has not counted (None is never new)."""
+    return value is not None and value not in history.counts
+
+
+def _distinct_networks(recent: list[EventFacts], network: str | None) -> int:
+    """How many networks the recent events and this one came from."""
+    if not recent:
+        return 0 if network is None else 1
+    networks = {item.network for item in recent if item.network}
+    if network is not None:
+        networks.add(network)
+    return len(networks)
+
+
+@lru_cache(maxsize=4096)
+def _place_name(city: str | None, country: str | None) -> str:
+    """'City, Country' for the travel rule's reasons; cached, as identities stay put."""
+    return ", ".join(part for part in (city, country) if part) or "unknown place"
 
 
 def _endpoint(uri: str | None) -> str | None:
