@@ -10,9 +10,10 @@ same feature and rule code and calls the model once for all of it.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -125,6 +126,21 @@ class _WindowVerdict:
     window_event_ids: list[str] = field(default_factory=list)
 
 
+class _ToJudge(NamedTuple):
+    """What `Scorer._judge` needs of an observed event, kept while its chunk waits
+    for the model."""
+
+    facts: EventFacts
+    window_start: datetime
+    mature: bool
+    vector: np.ndarray
+    hits: Sequence[Hit]
+
+
+# Most events hit nothing; one shared empty tuple stands in for their hits.
+_NO_HITS: tuple[Hit, ...] = ()
+
+
 @dataclass
 class ScoreReport:
     events: int = 0
@@ -150,11 +166,11 @@ class Scorer:
         if facts is None:
             self.report.unattributed += 1
             return None
-        observation, hits = self._observe(facts)
-        kind = np.array([observation.facts.identity.kind])
-        model_risk = float(self.detector.model.risk(observation.vector[None, :], kind)[0])
+        item = self._to_judge(facts)
+        kind = np.array([facts.identity.kind])
+        model_risk = float(self.detector.model.risk(item.vector[None, :], kind)[0])
 
-        verdict = self._judge(observation, hits, model_risk)
+        verdict = self._judge(item, model_risk)
         return EventScore(
             identity=verdict.identity,
             risk=verdict.risk,
@@ -173,12 +189,13 @@ class Scorer:
         # One model call per chunk of window prefixes is far cheaper than one each,
         # and chunks keep the vectors of a million events out of memory at once.
         for start in range(0, len(batch.facts), BATCH_CHUNK):
-            observed = [self._observe(facts) for facts in batch.facts[start : start + BATCH_CHUNK]]
-            X = np.vstack([observation.vector for observation, _ in observed])
-            kinds = np.array([observation.facts.identity.kind for observation, _ in observed])
+            chunk = batch.facts[start : start + BATCH_CHUNK]
+            pending = [self._to_judge(facts) for facts in chunk]
+            X = np.vstack([item.vector for item in pending])
+            kinds = np.array([item.facts.identity.kind for item in pending])
             model_risks = self.detector.model.risk(X, kinds)
-            for (observation, hits), model_risk in zip(observed, model_risks, strict=True):
-                self._judge(observation, hits, float(model_risk))
+            for item, model_risk in zip(pending, model_risks, strict=True):
+                self._judge(item, float(model_risk))
         return self.detections()
 
     def forget_finished_windows(self) -> int:
@@ -207,24 +224,36 @@ class Scorer:
         self.report.detections = len(detections)
         return detections
 
+    def _to_judge(self, facts: EventFacts) -> _ToJudge:
+        """Observe an event and keep only what judging it after the model call needs.
+
+        The observation's snapshots (recent events, session trace, location) then
+        die at once instead of living for the whole chunk, where they drove full
+        garbage collections over every object of the batch (on 235k events, the
+        loop's collection time fell from about 10 s to 3 s).
+        """
+        observation, hits = self._observe(facts)
+        return _ToJudge(
+            facts, observation.window.start, observation.baseline_mature,
+            observation.vector, hits or _NO_HITS,
+        )
+
     def _observe(self, facts: EventFacts) -> tuple[Observation, list[Hit]]:
         observation, _closed = self.stream.observe(facts)
         hits = evaluate_rules(observation, disabled=self.detector.disabled_rules)
         baseline = self.stream.baselines.get(facts.identity.id)
         return observation, self.detector.temper(observation, hits, baseline)
 
-    def _judge(
-        self, observation: Observation, hits: list[Hit], model_risk: float
-    ) -> _WindowVerdict:
-        facts = observation.facts
-        window = observation.window
-        key = (facts.identity.id, window.start)
-        if not observation.baseline_mature:
+    def _judge(self, item: _ToJudge, model_risk: float) -> _WindowVerdict:
+        """Fold one observed event and the model's risk into its window's verdict."""
+        facts, window_start, hits = item.facts, item.window_start, item.hits
+        key = (facts.identity.id, window_start)
+        if not item.mature:
             model_risk *= IMMATURE_MODEL_FACTOR
         verdict = self.verdicts.get(key)
         if verdict is None:
             verdict = self.verdicts[key] = _WindowVerdict(
-                facts.identity, window.start, facts.time, facts.time
+                facts.identity, window_start, facts.time, facts.time
             )
         verdict.last_time = max(verdict.last_time, facts.time)
         if len(verdict.window_event_ids) < MAX_EVIDENCE_IDS:
@@ -238,7 +267,7 @@ class Scorer:
             verdict.model_risk = model_risk
             if model_risk >= MODEL_REASON_FLOOR:
                 forest = self.detector.model.forest_for(facts.identity.kind)
-                verdict.model_reasons = forest.explain(observation.vector)
+                verdict.model_reasons = forest.explain(item.vector)
         if not changed:
             # Same model risk and hits as when the risk was last combined: the
             # risk would come out the same and could not exceed verdict.risk.
