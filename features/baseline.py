@@ -74,7 +74,9 @@ class BoundedCounter:
         _, slots = state
         self.capacity = slots["capacity"]  # type: ignore[assignment]
         self.counts = slots["counts"]  # type: ignore[assignment]
-        self.seen_once = {value: None for value, count in self.counts.items() if count == 1}
+        self.seen_once = {
+            value: None for value, count in self.counts.items() if count == 1
+        }
 
 
 @dataclass(slots=True)

@@ -244,14 +244,18 @@ class IdentityState:
         # Judge novelty against history before this event becomes part of it.
         mature = baseline.mature
         endpoint = _endpoint(facts.request_uri)
-        network, country, device = facts.network, facts.country, facts.device
-        new_network = mature and _unseen(network, baseline.networks)
-        new_country = mature and _unseen(country, baseline.countries)
-        new_device = mature and _unseen(device, baseline.devices)
-        new_ua = mature and _unseen(facts.ua_family, baseline.ua_families)
-        new_endpoint = mature and _unseen(endpoint, baseline.endpoints)
-        new_ip = mature and _unseen(facts.ip, baseline.ips)
-        rare_hour = mature and baseline.hour_share(facts.time) < RARE_HOUR_SHARE
+        if mature:
+            new_network = _unseen(facts.network, baseline.networks)
+            new_country = _unseen(facts.country, baseline.countries)
+            new_device = _unseen(facts.device, baseline.devices)
+            new_ua = _unseen(facts.ua_family, baseline.ua_families)
+            new_endpoint = _unseen(endpoint, baseline.endpoints)
+            new_ip = _unseen(facts.ip, baseline.ips)
+            rare_hour = baseline.hour_share(facts.time) < RARE_HOUR_SHARE
+        else:
+            # An identity without enough history is not judged on novelty.
+            new_network = new_country = new_device = new_ua = False
+            new_endpoint = new_ip = rare_hour = False
 
         off_schedule = _off_schedule(facts)
         session_before = self._trace_session(facts)
