@@ -9,6 +9,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from credwatch.batch_memory import collector_paused
 from credwatch.errors import NoTrainingData
 from events.lean import ReadEvent
 from features.identity import IdentityResolver
@@ -44,15 +45,16 @@ def fit_detector(
     window's final feature vector) and a report of what was read.
     """
     stream = FeatureStream(resolver)
-    batch = order_batch(events, stream=stream)
-    final_vectors: dict[tuple[str, datetime], tuple[np.ndarray, str]] = {}
-    for facts in batch.facts:
-        observation, _closed = stream.observe(facts)
-        # The last vector of a window is the whole window's vector.
-        final_vectors[(facts.identity.id, observation.window.start)] = (
-            observation.vector, facts.identity.kind,
-        )
-    stream.close_all()
+    with collector_paused():
+        batch = order_batch(events, stream=stream)
+        final_vectors: dict[tuple[str, datetime], tuple[np.ndarray, str]] = {}
+        for facts in batch.facts:
+            observation, _closed = stream.observe(facts)
+            # The last vector of a window is the whole window's vector.
+            final_vectors[(facts.identity.id, observation.window.start)] = (
+                observation.vector, facts.identity.kind,
+            )
+        stream.close_all()
     if not final_vectors:
         raise NoTrainingData("no event in the training data names an actor; nothing to learn")
 
