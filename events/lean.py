@@ -3,14 +3,14 @@
 Validating a whole `LogEvent` builds a score of pydantic objects per event and costs
 several times what features and rules do. Training and `credwatch score` read every
 event of an export once and need only a handful of its fields, so they take
-`LeanEvent`s instead: the values identity resolution, features and rules read,
-taken from the decoded JSON object after checking each one's type.
+`LeanEvent`s instead. `EventFields` declares those fields as Okta nests them;
+msgspec decodes a JSON line straight into it (or converts an already decoded
+object), checking each read field's type and skipping the rest unread.
 
-An event whose read fields hold any other type is not guessed at: `lean_event`
-returns None and the reader falls back to full validation, which repairs the event
-or quarantines it with a reason. Both kinds answer the same attribute names with the
-same meaning (the interpretation functions live in `events.schemas`), so features
-read either one.
+An event whose read fields hold any other type is not guessed at: the reader falls
+back to full validation, which repairs the event or quarantines it with a reason.
+`LeanEvent` answers the same attribute names as `LogEvent` with the same meaning
+(the interpretation functions live in `events.schemas`), so features read either.
 
 What the lean path leaves unchecked are the fields credwatch never reads
 (`displayMessage`, `severity`, `target[].detailEntry`, ...): a wrong type there is
@@ -22,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+import msgspec
 
 from events.schemas import (
     LogEvent,
@@ -36,8 +38,93 @@ from events.schemas import (
     usable_user_agent,
 )
 
-# Stands in for an absent object so that reading goes on without a branch per level.
-_ABSENT: dict[str, Any] = {}
+
+# The fields read, as Okta nests them. msgspec checks their types while it decodes
+# and skips every other field unread; a wrong type is a ValidationError.
+
+
+class _Actor(msgspec.Struct):
+    id: str | None = None
+    type: str | None = None
+    alternateId: str | None = None
+    displayName: str | None = None
+
+
+class _UserAgent(msgspec.Struct):
+    rawUserAgent: str | None = None
+
+
+class _Geolocation(msgspec.Struct):
+    lat: float | None = None
+    lon: float | None = None
+
+
+class _Place(msgspec.Struct):
+    country: str | None = None
+    city: str | None = None
+    geolocation: _Geolocation | None = None
+
+
+class _Client(msgspec.Struct):
+    ipAddress: str | None = None
+    userAgent: _UserAgent | None = None
+    geographicalContext: _Place | None = None
+
+
+class _Hop(msgspec.Struct):
+    ip: str | None = None
+
+
+class _Request(msgspec.Struct):
+    ipChain: list[_Hop] | None = None
+
+
+class _Security(msgspec.Struct):
+    asNumber: int | None = None
+    asOrg: str | None = None
+    isProxy: bool | None = None
+
+
+class _Authentication(msgspec.Struct):
+    rootSessionId: str | None = None
+    externalSessionId: str | None = None
+
+
+class _Transaction(msgspec.Struct):
+    detail: dict[str, Any] | None = None
+
+
+class _Debug(msgspec.Struct):
+    debugData: dict[str, Any] | None = None
+
+
+class _Outcome(msgspec.Struct):
+    result: str | None = None
+
+
+class _Target(msgspec.Struct):
+    id: str | None = None
+    type: str | None = None
+
+
+class EventFields(msgspec.Struct):
+    """The fields of an event that detection reads, and only those."""
+
+    eventType: str | None = None
+    uuid: str | None = None
+    published: str | None = None
+    actor: _Actor | None = None
+    client: _Client | None = None
+    request: _Request | None = None
+    securityContext: _Security | None = None
+    authenticationContext: _Authentication | None = None
+    transaction: _Transaction | None = None
+    debugContext: _Debug | None = None
+    outcome: _Outcome | None = None
+    target: list[_Target] | None = None
+
+
+_LINE_DECODER = msgspec.json.Decoder(EventFields)
 
 
 @dataclass(slots=True)
@@ -73,126 +160,83 @@ class LeanEvent:
 ReadEvent = LogEvent | LeanEvent
 
 
-class _UnexpectedType(Exception):
-    """A read field holds a type the lean reader does not interpret."""
+def decode_fields(line: bytes) -> EventFields | None:
+    """The read fields of a JSON text holding one object; None when it is not JSON,
+    not an object, or a read field has another type."""
+    try:
+        return _LINE_DECODER.decode(line)
+    except msgspec.DecodeError:
+        return None
 
 
 def lean_event(event: dict[str, Any]) -> LeanEvent | None:
     """The read fields of a decoded, key-normalised event with a text `uuid` and
     `eventType`; None when one of them needs full validation."""
     try:
-        return _read(event)
-    except (_UnexpectedType, ValueError):
+        fields = msgspec.convert(event, EventFields)
+    except msgspec.ValidationError:
         return None
+    return lean_event_of(fields)
 
 
-def _read(event: dict[str, Any]) -> LeanEvent:
-    actor = _object(event, "actor")
-    client = _object(event, "client")
-    geo = _object(client, "geographicalContext")
-    security = _object(event, "securityContext")
-    auth = _object(event, "authenticationContext")
-    debug = _object(_object(event, "debugContext"), "debugData")
-
-    display_name = _text(actor, "displayName")
-    alternate_id = _text(actor, "alternateId")
-    root_session = _text(auth, "rootSessionId")
-    external_session = _text(auth, "externalSessionId")
+def lean_event_of(fields: EventFields) -> LeanEvent | None:
+    """The event the fields describe, read as `LogEvent` would read it; None when
+    its time needs full validation (which refuses it with the reason)."""
+    try:
+        published = parse_okta_time(fields.published)
+    except ValueError:
+        return None
+    actor = fields.actor or _NO_ACTOR
+    client = fields.client or _NO_CLIENT
+    place = client.geographicalContext or _NO_PLACE
+    security = fields.securityContext or _NO_SECURITY
+    auth = fields.authenticationContext or _NO_AUTHENTICATION
+    debug = (fields.debugContext or _NO_DEBUG).debugData or {}
     request_uri = debug.get("requestUri")
 
     return LeanEvent(
-        uuid=event["uuid"],
-        eventType=event["eventType"],
-        published=parse_okta_time(event.get("published")),
-        actor_id=_text(actor, "id"),
-        actor_type=_text(actor, "type"),
-        actor_name=display_name or alternate_id,
-        ip=_ip(event, client),
-        user_agent=usable_user_agent(_text(_object(client, "userAgent"), "rawUserAgent")),
-        country=_text(geo, "country") or None,
-        city=_text(geo, "city") or None,
-        coordinates=_coordinates(_object(geo, "geolocation")),
-        asn=_whole_number(security.get("asNumber")),
-        as_org=_text(security, "asOrg"),
-        is_proxy=bool(_flag(security.get("isProxy"))),
-        session_id=usable_session(root_session or external_session),
-        api_token_id=token_id_of(_object(_object(event, "transaction"), "detail")),
+        uuid=fields.uuid,  # type: ignore[arg-type]
+        eventType=fields.eventType,  # type: ignore[arg-type]
+        published=published,
+        actor_id=actor.id,
+        actor_type=actor.type,
+        actor_name=actor.displayName or actor.alternateId,
+        ip=_ip(client, fields.request),
+        user_agent=usable_user_agent(client.userAgent.rawUserAgent if client.userAgent else None),
+        country=place.country or None,
+        city=place.city or None,
+        coordinates=_coordinates(place.geolocation),
+        asn=security.asNumber,
+        as_org=security.asOrg,
+        is_proxy=bool(security.isProxy),
+        session_id=usable_session(auth.rootSessionId or auth.externalSessionId),
+        api_token_id=token_id_of(fields.transaction.detail if fields.transaction else None),
         device_id=device_of(debug),
         request_uri=str(request_uri) if request_uri else None,
-        failed=is_failure(_text(_object(event, "outcome"), "result")),
+        failed=is_failure(fields.outcome.result if fields.outcome else None),
         threat_suspected=okta_flag(debug.get("threatSuspected")),
         behaviors=okta_assessment(debug, "behaviors"),
         risk=okta_assessment(debug, "risk"),
-        target_refs=_target_refs(event.get("target")),
+        target_refs=tuple((target.type, target.id) for target in fields.target or ()),
     )
 
 
-def _object(parent: dict[str, Any], key: str) -> dict[str, Any]:
-    value = parent.get(key)
-    if value is None:
-        return _ABSENT
-    if type(value) is not dict:
-        raise _UnexpectedType(key)
-    return value
+_NO_ACTOR = _Actor()
+_NO_CLIENT = _Client()
+_NO_PLACE = _Place()
+_NO_SECURITY = _Security()
+_NO_AUTHENTICATION = _Authentication()
+_NO_DEBUG = _Debug()
 
 
-def _text(parent: dict[str, Any], key: str) -> str | None:
-    value = parent.get(key)
-    if value is None or type(value) is str:
-        return value
-    raise _UnexpectedType(key)
+def _ip(client: _Client, request: _Request | None) -> str | None:
+    ip = usable_ip(client.ipAddress)
+    if ip is None and request is not None and request.ipChain:
+        ip = usable_ip(request.ipChain[0].ip)
+    return ip
 
 
-def _ip(event: dict[str, Any], client: dict[str, Any]) -> str | None:
-    ip = usable_ip(_text(client, "ipAddress"))
-    if ip is not None:
-        return ip
-    chain = _object(event, "request").get("ipChain")
-    if chain is None:
+def _coordinates(place: _Geolocation | None) -> tuple[float, float] | None:
+    if place is None or place.lat is None or place.lon is None:
         return None
-    if type(chain) is not list or (chain and type(chain[0]) is not dict):
-        raise _UnexpectedType("ipChain")
-    return usable_ip(_text(chain[0], "ip")) if chain else None
-
-
-def _coordinates(place: dict[str, Any]) -> tuple[float, float] | None:
-    lat, lon = place.get("lat"), place.get("lon")
-    if lat is None or lon is None:
-        # Full validation reads an unusable half as absent as well; check the other.
-        _number(lat)
-        _number(lon)
-        return None
-    return _number(lat), _number(lon)
-
-
-def _number(value: Any) -> float | None:
-    if value is None:
-        return None
-    if type(value) is float or type(value) is int:
-        return float(value)
-    raise _UnexpectedType("a coordinate")
-
-
-def _whole_number(value: Any) -> int | None:
-    if value is None or type(value) is int:
-        return value
-    raise _UnexpectedType("asNumber")
-
-
-def _flag(value: Any) -> bool | None:
-    if value is None or type(value) is bool:
-        return value
-    raise _UnexpectedType("isProxy")
-
-
-def _target_refs(targets: Any) -> tuple[tuple[str | None, str | None], ...]:
-    if targets is None:
-        return ()
-    if type(targets) is not list:
-        raise _UnexpectedType("target")
-    refs = []
-    for target in targets:
-        if type(target) is not dict:
-            raise _UnexpectedType("target")
-        refs.append((_text(target, "type"), _text(target, "id")))
-    return tuple(refs)
+    return place.lat, place.lon

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import gzip
 import random
+import tempfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -28,7 +30,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from credwatch.errors import InvalidEvent
-from events.readers import ReadReport, parse_event, parse_lean_event, read_event_objects
+from events.readers import (
+    ReadReport,
+    parse_event,
+    parse_lean_event,
+    read_event_objects,
+    read_lean_events,
+)
 from events.schemas import LogEvent
 from response.evidence import summarise
 from tests.events.test_lean_events import assert_same_reading
@@ -140,8 +148,27 @@ def read_payload(target: str, data: bytes) -> ReadReport:
     for event in events:
         assert isinstance(event, LogEvent)
         accepted_event_is_usable(event)
+    lean_reads_alike(data, events, report)
     count(target, "events read" if events else "nothing read")
     return report
+
+
+def lean_reads_alike(data: bytes, full: list[LogEvent], full_report: ReadReport) -> None:
+    """The batch path's reader, given the same bytes, keeps every record the full
+    reader keeps, reads each alike, and may keep more (unread fields go unchecked)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "payload"
+        path.write_bytes(data)
+        report = ReadReport()
+        lean = list(read_lean_events([path], quarantine=None, report=report))
+
+    assert report.events == len(lean) >= len(full)
+    assert report.events + report.quarantined == full_report.events + full_report.quarantined
+    remaining = iter(lean)
+    for event in full:
+        match = next((e for e in remaining if e.uuid == event.uuid), None)
+        assert match is not None, f"the lean reader lost {event.uuid}"
+        assert_same_reading(match, event)
 
 
 @FUZZ
