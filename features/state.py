@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from events.schemas import LogEvent
+from events.lean import ReadEvent
 from features.baseline import BoundedCounter, IdentityBaseline
 from features.facts import (
     MFA_EVENTS,
@@ -463,7 +463,7 @@ class FeatureStream:
         self.states: dict[str, IdentityState] = {}
         self.token_births: OrderedDict[str, TokenBirth] = OrderedDict()
 
-    def facts_of(self, event: LogEvent, *, when: datetime | None = None) -> EventFacts | None:
+    def facts_of(self, event: ReadEvent, *, when: datetime | None = None) -> EventFacts | None:
         """The event reduced to its facts; None when it names no actor to attribute it to.
 
         `when` stands in for `published` where the source redacted it.
@@ -504,7 +504,7 @@ class FeatureStream:
         return birth
 
     def push(
-        self, event: LogEvent, *, when: datetime | None = None
+        self, event: ReadEvent, *, when: datetime | None = None
     ) -> tuple[Observation, Window | None] | None:
         """Observe one event as it arrives; None when it names no actor."""
         facts = self.facts_of(event, when=when)

@@ -18,6 +18,8 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from credwatch.batch_memory import collector_paused
+from events.lean import ReadEvent
 from events.schemas import LogEvent
 from features.baseline import IdentityBaseline
 from features.identity import Identity, IdentityResolver
@@ -178,24 +180,25 @@ class Scorer:
             detection=self._detection(verdict),
         )
 
-    def score_batch(self, events: Iterable[LogEvent]) -> list[Detection]:
+    def score_batch(self, events: Iterable[ReadEvent]) -> list[Detection]:
         """Score a whole batch in time order; one detection per window above none."""
-        batch = order_batch(events, stream=self.stream)
-        self.report.events += batch.events
-        self.report.duplicates += batch.duplicates
-        self.report.undated += batch.undated
-        self.report.unattributed += batch.unattributed
+        with collector_paused():
+            batch = order_batch(events, stream=self.stream)
+            self.report.events += batch.events
+            self.report.duplicates += batch.duplicates
+            self.report.undated += batch.undated
+            self.report.unattributed += batch.unattributed
 
-        # One model call per chunk of window prefixes is far cheaper than one each,
-        # and chunks keep the vectors of a million events out of memory at once.
-        for start in range(0, len(batch.facts), BATCH_CHUNK):
-            chunk = batch.facts[start : start + BATCH_CHUNK]
-            pending = [self._to_judge(facts) for facts in chunk]
-            X = np.vstack([item.vector for item in pending])
-            kinds = np.array([item.facts.identity.kind for item in pending])
-            model_risks = self.detector.model.risk(X, kinds)
-            for item, model_risk in zip(pending, model_risks, strict=True):
-                self._judge(item, float(model_risk))
+            # One model call per chunk of window prefixes is far cheaper than one
+            # each, and chunks keep the vectors of a million events out of memory.
+            for start in range(0, len(batch.facts), BATCH_CHUNK):
+                chunk = batch.facts[start : start + BATCH_CHUNK]
+                pending = [self._to_judge(facts) for facts in chunk]
+                X = np.vstack([item.vector for item in pending])
+                kinds = np.array([item.facts.identity.kind for item in pending])
+                model_risks = self.detector.model.risk(X, kinds)
+                for item, model_risk in zip(pending, model_risks, strict=True):
+                    self._judge(item, float(model_risk))
         return self.detections()
 
     def forget_finished_windows(self) -> int:
