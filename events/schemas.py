@@ -13,6 +13,7 @@ import json
 import re
 import time
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -424,7 +425,17 @@ def parse_okta_map(value: Any) -> dict[str, str]:
     if isinstance(value, list):
         return parse_okta_map("{" + ", ".join(str(item) for item in value) + "}")
     text = str(value)
+    # Okta writes a handful of distinct behaviour and risk strings over and over;
+    # long ones are not Okta's and would only fill the cache.
+    if len(text) <= _CACHED_MAP_LENGTH:
+        return dict(_cached_okta_map_pairs(text))
+    return dict(_okta_map_pairs(text))
 
+
+_CACHED_MAP_LENGTH = 512
+
+
+def _okta_map_pairs(text: str) -> tuple[tuple[str, str], ...]:
     # `reasons=` may hold a comma-separated list, which the pair pattern would
     # split; keep every fragment without "=" with the key before it.
     pairs: dict[str, str] = {}
@@ -436,7 +447,10 @@ def parse_okta_map(value: Any) -> dict[str, str]:
             pairs[last_key] = match.group(2).strip()
         elif last_key is not None and fragment.strip():
             pairs[last_key] += ", " + fragment.strip()
-    return pairs
+    return tuple(pairs.items())
+
+
+_cached_okta_map_pairs = lru_cache(maxsize=4096)(_okta_map_pairs)
 
 
 def _is_placeholder(value: str | None) -> bool:
