@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import average_precision_score
 
-from events.readers import read_events
+from events.readers import read_lean_events
 from features.deployment import load_deployment_map
 from features.identity import IdentityResolver
 from models.detector import Detector
@@ -81,8 +81,8 @@ def score_world(
     world = work / f"world-{seed}"
     summary = simulate(people=people, agents=agents, days=days, seed=seed, out=world)
     resolver = IdentityResolver(load_deployment_map(world / "deployment.yaml"))
-    history = list(read_events([world / "history.jsonl"], quarantine=None))
-    test = list(read_events([world / "test.jsonl"], quarantine=None))
+    history = list(read_lean_events([world / "history.jsonl"], quarantine=None))
+    test = list(read_lean_events([world / "test.jsonl"], quarantine=None))
     labels = read_labels(world / "labels.jsonl")
     lookalikes = read_labels(world / "lookalikes.jsonl")
 
