@@ -103,8 +103,18 @@ def _timed(task, argument, queue) -> None:
     wall, cpu = time.perf_counter(), time.process_time()
     count = task(argument)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    queue.put(Measured(count, wall, cpu, peak_mb))
+    queue.put(Measured(count, wall, cpu, _peak_mb()))
+
+
+def _peak_mb() -> float:
+    """This process's peak resident memory. On Linux, from VmHWM: `ru_maxrss` keeps
+    the peak of the parent it was started from (which simulated the world)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kilobytes = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))
+    return int(kilobytes) / 1024
 
 
 def measure(task, argument) -> Measured:
