@@ -19,9 +19,10 @@ quarantined by the full path (API, Event Hook, `watch`) but scored in a batch.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -79,8 +80,12 @@ class _Request(msgspec.Struct):
     ipChain: list[_Hop] | None = None
 
 
+# The 32-bit AS number space; anything else is left to full validation to judge.
+_AsNumber = Annotated[int, msgspec.Meta(ge=0, le=4_294_967_295)]
+
+
 class _Security(msgspec.Struct):
-    asNumber: int | None = None
+    asNumber: _AsNumber | None = None
     asOrg: str | None = None
     isProxy: bool | None = None
 
@@ -238,5 +243,9 @@ def _ip(client: _Client, request: _Request | None) -> str | None:
 
 def _coordinates(place: _Geolocation | None) -> tuple[float, float] | None:
     if place is None or place.lat is None or place.lon is None:
+        return None
+    # Not from JSON text, which has no NaN or infinity, but from objects built in
+    # code; full validation reads such a half as absent.
+    if not (math.isfinite(place.lat) and math.isfinite(place.lon)):
         return None
     return place.lat, place.lon

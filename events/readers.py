@@ -115,9 +115,9 @@ def _lean_line(line: bytes) -> LeanEvent | None:
     The decoder sees only the fields detection reads, so what `_prepare` checks on
     the whole object is checked here on those: an eventType (spelled as Okta spells
     it) that is not an Event Hook's, a usable uuid, and a text with too few brackets
-    to nest beyond the limit.
+    to nest beyond the limit, and UTF-8 throughout.
     """
-    if _brackets(line) >= MAX_NESTING:
+    if _brackets(line) >= MAX_NESTING or not _utf8(line):
         return None
     fields = decode_fields(line)
     if fields is None or fields.uuid is None or is_placeholder_uuid(fields.uuid):
@@ -126,6 +126,18 @@ def _lean_line(line: bytes) -> LeanEvent | None:
     if event_type is None or not event_type.strip() or event_type == EVENT_HOOK_TYPE:
         return None
     return lean_event_of(fields)
+
+
+def _utf8(json_text: bytes) -> bool:
+    # The decoder checks the text of the fields it reads only; a line is JSON, and
+    # so an event, only if all of it is.
+    if json_text.isascii():
+        return True
+    try:
+        json_text.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _brackets(json_text: bytes) -> int:
@@ -393,7 +405,7 @@ class _SourceReader:
                 return
         if lead in (b"{", b"["):
             # A value spread over several lines: a pretty-printed object or array.
-            content = first + stream.read()
+            content, damage = _read_rest(first, stream)
             try:
                 value = orjson.loads(content)
             except orjson.JSONDecodeError as exc:
@@ -404,11 +416,15 @@ class _SourceReader:
                     self.reject(1, f"multi-line JSON document: {reason}", content)
                 else:
                     yield from self._json_lines(io.BytesIO(content), line_no)
+                if damage is not None:
+                    raise damage
                 return
             if type(value) is list:
-                yield from self._array(value)
+                yield from self._array(value, line_no)
             else:
                 yield from self._value(value, line=1, raw=content, where="")
+            if damage is not None:
+                raise damage
             return
         yield from self._json_lines(itertools.chain([first], stream), line_no)
 
@@ -442,10 +458,12 @@ class _SourceReader:
                     value, line=line_no, raw=line.rstrip(b"\r\n"), where=""
                 )
 
-    def _array(self, items: list[Any]) -> Iterator[ReadEvent]:
+    def _array(self, items: list[Any], line: int) -> Iterator[ReadEvent]:
+        """The events of a JSON array document starting on `line`; the reason of a
+        rejected element names its index."""
         for index, item in enumerate(items):
             yield from self._value(
-                item, line=index, raw=None, where=f"array element [{index}] (0-based): "
+                item, line=line, raw=None, where=f"array element [{index}] (0-based): "
             )
 
     def _value(
@@ -510,6 +528,18 @@ class _SourceReader:
         if self.quarantine is not None:
             self.quarantine.write(entry, record=raw.rstrip(b"\r\n") if raw else b"")
         logger.debug("quarantined %s line %d: %s", self.source, line, reason)
+
+
+def _read_rest(first: bytes, stream: BinaryIO) -> tuple[bytes, Exception | None]:
+    """The first line and the rest of the stream, as far as it reads, and the damage
+    that stopped it (a truncated gzip), so that what came before is not lost."""
+    chunks = [first]
+    try:
+        for line in stream:
+            chunks.append(line)
+    except _STREAM_ERRORS as exc:
+        return b"".join(chunks), exc
+    return b"".join(chunks), None
 
 
 def _not_json_reason(raw: bytes, exc: orjson.JSONDecodeError) -> str:

@@ -133,3 +133,34 @@ def test_lower_cased_exports_are_read_lean_too() -> None:
     assert lean.ip == "203.0.113.10"
     assert lean.api_token_id == "00ttoken1"
     assert lean.request_uri == "/api/v1/users"
+
+
+def test_coordinates_that_are_not_finite_read_as_absent() -> None:
+    # JSON text cannot hold NaN, but objects built in code can.
+    value = document()
+    value["client"]["geographicalContext"]["geolocation"]["lat"] = float("nan")
+
+    lean = parse_lean_event(value)
+
+    assert lean.coordinates is None
+    assert_same_reading(lean, parse_event(value))
+
+
+def test_an_as_number_outside_the_as_space_is_left_to_full_validation() -> None:
+    value = document(securityContext={"asNumber": 2**64})
+
+    assert isinstance(parse_lean_event(value), LogEvent)
+
+
+def test_a_line_that_is_not_utf8_is_quarantined_even_in_an_unread_field(tmp_path) -> None:
+    good = orjson.dumps(document())
+    damaged = orjson.dumps(document(uuid="evt-damaged")).replace(b'"INFO"', b'"\xff\xfe"')
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(good + b"\n" + damaged + b"\n")
+    report = ReadReport()
+
+    events = list(read_lean_events([path], quarantine=None, report=report))
+
+    assert len(events) == 1
+    assert report.quarantined == 1
+    assert "not UTF-8" in report.entries[0].reason

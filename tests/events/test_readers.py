@@ -556,3 +556,33 @@ def test_unknown_fields_are_kept() -> None:
     event = parse_event(make_event(newOktaField={"a": 1}))
 
     assert event.model_extra == {"newOktaField": {"a": 1}}
+
+
+def test_a_truncated_gzip_with_a_damaged_first_line_keeps_the_events_before_the_cut(
+    tmp_path: Path,
+) -> None:
+    events = [make_event(uuid=f"evt-{n}") for n in range(40)]
+    text = b'{"eventType": oops\n' + b"".join(orjson.dumps(e) + b"\n" for e in events)
+    packed = gzip.compress(text)
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(packed[: len(packed) * 3 // 4])
+
+    read, report = read_file(path)
+
+    assert 0 < len(read) < 40
+    assert [e.uuid for e in read] == [f"evt-{n}" for n in range(len(read))]
+    reasons = [entry.reason for entry in report.entries]
+    assert reasons[0].startswith("not JSON")
+    assert "corrupt or truncated" in reasons[-1]
+
+
+def test_rejected_array_elements_carry_the_line_the_document_starts_on(tmp_path: Path) -> None:
+    path = tmp_path / "page.json"
+    records = [make_event(uuid=f"c-{n}") for n in range(5)] + [{"no": "event"}]
+    path.write_text("\n\n" + json.dumps(records, indent=2))
+
+    _events, report = read_file(path)
+
+    (entry,) = report.entries
+    assert entry.line == 3
+    assert "array element [5] (0-based)" in entry.reason
