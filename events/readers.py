@@ -422,7 +422,7 @@ class _SourceReader:
             if type(value) is list:
                 yield from self._array(value, line_no)
             else:
-                yield from self._value(value, line=1, raw=content, where="")
+                yield from self._value(value, line=line_no, raw=content, where="")
             if damage is not None:
                 raise damage
             return
