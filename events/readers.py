@@ -15,10 +15,13 @@ Empty lines are skipped without a trace.
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import itertools
+import json
 import logging
+import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -64,6 +67,14 @@ _UNREAD_ARCHIVES = {
     b"\xfd7zXZ\x00": "xz-compressed",
 }
 _STREAM_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
+_GZIP_LAYERS = 3
+# UTF-32's marks first: UTF-16's little-endian one is a prefix of its own.
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
 _LISTED_KEYS = 8
 # Okta nests an event about six levels deep. Far deeper values would be refused
 # later, when the event is stored (orjson writes at most 254 levels), and would
@@ -361,6 +372,13 @@ class _SourceReader:
                 f"{self.last_line}: {exc}",
                 b"",
             )
+        except UnicodeDecodeError as exc:
+            self.reject(
+                self.last_line + 1,
+                f"text in {exc.encoding} is damaged after line {self.last_line}: "
+                f"{exc.reason}",
+                b"",
+            )
         if self.counts.quarantined:
             logger.info(
                 "%s: %d events read, %d records quarantined",
@@ -374,15 +392,23 @@ class _SourceReader:
     def _read_content(self, stream: BinaryIO) -> Iterator[ReadEvent]:
         magic = stream.read(6)
         stream.seek(0)
-        if magic.startswith(_GZIP_MAGIC):
+        layers = 0
+        while magic.startswith(_GZIP_MAGIC) and layers < _GZIP_LAYERS:
             # Read line by line as decompressed: a truncated file then still
-            # gives every event before the damage.
-            stream = gzip.GzipFile(fileobj=stream, mode="rb")
-        else:
-            for prefix, name in _UNREAD_ARCHIVES.items():
-                if magic.startswith(prefix):
-                    self.reject(1, f"{name}, not JSON (only gzip is decompressed)", b"")
-                    return
+            # gives every event before the damage. Exports are sometimes
+            # compressed twice over.
+            stream = gzip.GzipFile(fileobj=stream, mode="rb")  # type: ignore[assignment]
+            magic = stream.peek(6)[:6]  # type: ignore[attr-defined]
+            layers += 1
+        for prefix, name in _UNREAD_ARCHIVES.items():
+            if magic.startswith(prefix):
+                self.reject(1, f"{name}, not JSON (only gzip is decompressed)", b"")
+                return
+        encoding = _wide_encoding(magic)
+        if encoding is not None:
+            # Windows tools (PowerShell's Out-File, Notepad) write UTF-16; read the
+            # text it holds as the UTF-8 everything else is.
+            stream = codecs.EncodedFile(stream, "utf-8", encoding)  # type: ignore[assignment]
 
         # The first non-blank line tells the formats apart.
         first = stream.readline().removeprefix(_BOM)
@@ -410,10 +436,9 @@ class _SourceReader:
                 value = orjson.loads(content)
             except orjson.JSONDecodeError as exc:
                 if first.strip() in (b"{", b"["):
-                    # A lone bracket opens a pretty-printed document: report it
-                    # once rather than each of its lines.
-                    reason = _not_json_reason(content, exc)
-                    self.reject(1, f"multi-line JSON document: {reason}", content)
+                    # A lone bracket opens a pretty-printed document, or several
+                    # one after another (as `jq .` prints them).
+                    yield from self._pretty_documents(content, line_no, exc)
                 else:
                     yield from self._json_lines(io.BytesIO(content), line_no)
                 if damage is not None:
@@ -427,6 +452,27 @@ class _SourceReader:
                 raise damage
             return
         yield from self._json_lines(itertools.chain([first], stream), line_no)
+
+    def _pretty_documents(
+        self, content: bytes, line_no: int, error: orjson.JSONDecodeError
+    ) -> Iterator[ReadEvent]:
+        """Events from pretty-printed JSON documents written one after another; what
+        cannot be read is quarantined once, from where reading stopped."""
+        documents, stopped = _concatenated_documents(content)
+        if not documents:
+            reason = _not_json_reason(content, error)
+            self.reject(line_no, f"multi-line JSON document: {reason}", content)
+            return
+        for offset, document in documents:
+            self.last_line = line_no + offset
+            yield from self._value(document, line=line_no + offset, raw=None, where="")
+        if stopped is not None:
+            offset, position, reason = stopped
+            self.reject(
+                line_no + offset,
+                f"multi-line JSON document: not JSON: {reason}",
+                content[position:],
+            )
 
     def _first_line(self, value: Any, line_no: int, raw: bytes) -> Iterator[ReadEvent]:
         self.last_line = line_no
@@ -528,6 +574,53 @@ class _SourceReader:
         if self.quarantine is not None:
             self.quarantine.write(entry, record=raw.rstrip(b"\r\n") if raw else b"")
         logger.debug("quarantined %s line %d: %s", self.source, line, reason)
+
+
+def _concatenated_documents(
+    content: bytes,
+) -> tuple[list[tuple[int, Any]], tuple[int, int, str] | None]:
+    """The JSON documents of `content` written one after another, each with the line
+    it starts on (0-based); and, when reading stopped before the end, that line, the
+    byte offset and why. A single document or none at all reads as none: the caller
+    reports the text as one broken document then."""
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        return [], None
+    decoder = json.JSONDecoder(parse_constant=_refuse_constant)
+    documents: list[tuple[int, Any]] = []
+    position = line = 0
+    while True:
+        start = _WHITESPACE.match(text, position).end()  # type: ignore[union-attr]
+        line += text.count("\n", position, start)
+        if start == len(text):
+            break
+        try:
+            document, end = decoder.raw_decode(text, start)
+        except ValueError as exc:
+            if len(documents) < 1:
+                return [], None
+            return documents, (line, len(text[:start].encode("utf-8")), str(exc))
+        documents.append((line, document))
+        line += text.count("\n", start, end)
+        position = end
+    return (documents, None) if len(documents) > 1 else ([], None)
+
+
+def _refuse_constant(name: str) -> Any:
+    # Python's reader accepts NaN and Infinity; JSON, and Okta, have neither.
+    raise ValueError(f"{name} is not JSON")
+
+
+_WHITESPACE = re.compile(r"\s*")
+
+
+def _wide_encoding(magic: bytes) -> str | None:
+    """The encoding a byte-order mark names, for the UTF-16 and UTF-32 ones."""
+    for mark, encoding in _WIDE_BOMS:
+        if magic.startswith(mark):
+            return encoding
+    return None
 
 
 def _read_rest(first: bytes, stream: BinaryIO) -> tuple[bytes, Exception | None]:

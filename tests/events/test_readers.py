@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import json
 from datetime import UTC, datetime
@@ -586,3 +587,44 @@ def test_rejected_array_elements_carry_the_line_the_document_starts_on(tmp_path:
     (entry,) = report.entries
     assert entry.line == 3
     assert "array element [5] (0-based)" in entry.reason
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32"])
+def test_utf16_and_utf32_exports_are_read(tmp_path: Path, encoding: str) -> None:
+    # PowerShell's Out-File writes UTF-16 with a byte-order mark.
+    text = jsonl(*(make_event(uuid=f"w-{n}", displayMessage="Café") for n in range(3)))
+    mark = {"utf-16-be": codecs.BOM_UTF16_BE}.get(encoding, b"")
+    path = tmp_path / "export.jsonl"
+    path.write_bytes(mark + text.decode("utf-8").encode(encoding))
+
+    events, report = read_file(path)
+
+    assert [e.uuid for e in events] == ["w-0", "w-1", "w-2"]
+    assert events[0].displayMessage == "Café"
+    assert report.quarantined == 0
+
+
+def test_gzip_inside_gzip_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "twice.jsonl.gz"
+    path.write_bytes(gzip.compress(gzip.compress(jsonl(make_event(uuid="g-1")))))
+
+    events, report = read_file(path)
+
+    assert [e.uuid for e in events] == ["g-1"]
+    assert report.quarantined == 0
+
+
+def test_pretty_printed_documents_one_after_another_are_read(tmp_path: Path) -> None:
+    # What `jq . export.jsonl > events.json` writes.
+    documents = [json.dumps(make_event(uuid=f"j-{n}"), indent=2) for n in range(3)]
+    broken = '{\n  "eventType": oops\n}'
+    path = tmp_path / "events.json"
+    path.write_text("\n".join([*documents, broken, documents[0]]) + "\n")
+    first_line_of_broken = sum(d.count("\n") + 1 for d in documents) + 1
+
+    events, report = read_file(path)
+
+    assert [e.uuid for e in events] == ["j-0", "j-1", "j-2"]
+    (entry,) = report.entries
+    assert entry.line == first_line_of_broken
+    assert entry.reason.startswith("multi-line JSON document: not JSON")
