@@ -33,6 +33,7 @@ from events.schemas import (
     okta_assessment,
     okta_flag,
     parse_okta_time,
+    request_uri_of,
     token_id_of,
     usable_ip,
     usable_session,
@@ -197,7 +198,6 @@ def lean_event_of(fields: EventFields) -> LeanEvent | None:
     security = fields.securityContext or _NO_SECURITY
     auth = fields.authenticationContext or _NO_AUTHENTICATION
     debug = (fields.debugContext or _NO_DEBUG).debugData or {}
-    request_uri = debug.get("requestUri")
 
     return LeanEvent(
         uuid=fields.uuid,  # type: ignore[arg-type]
@@ -217,7 +217,7 @@ def lean_event_of(fields: EventFields) -> LeanEvent | None:
         session_id=usable_session(auth.rootSessionId or auth.externalSessionId),
         api_token_id=token_id_of(fields.transaction.detail if fields.transaction else None),
         device_id=device_of(debug),
-        request_uri=str(request_uri) if request_uri else None,
+        request_uri=request_uri_of(debug),
         failed=is_failure(fields.outcome.result if fields.outcome else None),
         threat_suspected=okta_flag(debug.get("threatSuspected")),
         behaviors=okta_assessment(debug, "behaviors"),

@@ -265,8 +265,7 @@ class LogEvent(_Part):
 
     @property
     def request_uri(self) -> str | None:
-        value = self.debug_data.get("requestUri")
-        return str(value) if value else None
+        return request_uri_of(self.debug_data)
 
     @property
     def failed(self) -> bool:
@@ -330,6 +329,11 @@ def device_of(debug_data: dict[str, Any]) -> str | None:
         return f"dt:{token_hash}"
     fingerprint = debug_data.get("deviceFingerprint")
     return f"fp:{fingerprint}" if fingerprint else None
+
+
+def request_uri_of(debug_data: dict[str, Any]) -> str | None:
+    value = debug_data.get("requestUri")
+    return str(value) if value else None
 
 
 def okta_flag(value: Any) -> bool:
