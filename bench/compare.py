@@ -56,7 +56,10 @@ print(json.dumps({
 def run(checkout: Path, world: Path) -> dict[str, float]:
     done = subprocess.run(
         [sys.executable, "-c", _RUN, str(checkout), str(world)],
-        check=True, capture_output=True, text=True, cwd=tempfile.gettempdir(),
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tempfile.gettempdir(),
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -80,7 +83,13 @@ def main(argv: list[str] | None = None) -> str:
     ]
     with tempfile.TemporaryDirectory(prefix="credwatch-compare-") as work:
         world = Path(work) / "world"
-        simulate(people=args.people, agents=args.agents, days=args.days, seed=args.seed, out=world)
+        simulate(
+            people=args.people,
+            agents=args.agents,
+            days=args.days,
+            seed=args.seed,
+            out=world,
+        )
         for round_no in range(1, args.rounds + 1):
             for name, checkout in (("other", args.other.resolve()), ("this", here)):
                 result = run(checkout, world)

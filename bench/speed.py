@@ -113,7 +113,9 @@ def _peak_mb() -> float:
         status = Path("/proc/self/status").read_text()
     except OSError:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    kilobytes = next(line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:"))
+    kilobytes = next(
+        line.split()[1] for line in status.splitlines() if line.startswith("VmHWM:")
+    )
     return int(kilobytes) / 1024
 
 
@@ -165,8 +167,13 @@ def main(argv: list[str] | None = None) -> str:
 
     with tempfile.TemporaryDirectory(prefix="credwatch-speed-") as work:
         world = Path(work) / "world"
-        summary = simulate(people=args.people, agents=args.agents, days=args.days,
-                           seed=args.seed, out=world)
+        summary = simulate(
+            people=args.people,
+            agents=args.agents,
+            days=args.days,
+            seed=args.seed,
+            out=world,
+        )
         print(f"simulated {summary.events:,} events in {summary.elapsed_seconds:.1f} s")
         rows = [(name, measure(step, world)) for name, step in STEPS]
 

@@ -1,4 +1,4 @@
-"""An event read for detection only: the fields credwatch reads, checked and nothing more.
+"""An event read for detection only: the fields credwatch reads, checked, no more.
 
 Validating a whole `LogEvent` builds a score of pydantic objects per event and costs
 several times what features and rules do. Training and `credwatch score` read every
@@ -39,7 +39,6 @@ from events.schemas import (
     usable_session,
     usable_user_agent,
 )
-
 
 # The fields read, as Okta nests them. msgspec checks their types while it decodes
 # and skips every other field unread; a wrong type is a ValidationError.
@@ -207,7 +206,9 @@ def lean_event_of(fields: EventFields) -> LeanEvent | None:
         actor_type=actor.type,
         actor_name=actor.displayName or actor.alternateId,
         ip=_ip(client, fields.request),
-        user_agent=usable_user_agent(client.userAgent.rawUserAgent if client.userAgent else None),
+        user_agent=usable_user_agent(
+            client.userAgent.rawUserAgent if client.userAgent else None
+        ),
         country=place.country or None,
         city=place.city or None,
         coordinates=_coordinates(place.geolocation),
@@ -215,7 +216,9 @@ def lean_event_of(fields: EventFields) -> LeanEvent | None:
         as_org=security.asOrg,
         is_proxy=bool(security.isProxy),
         session_id=usable_session(auth.rootSessionId or auth.externalSessionId),
-        api_token_id=token_id_of(fields.transaction.detail if fields.transaction else None),
+        api_token_id=token_id_of(
+            fields.transaction.detail if fields.transaction else None
+        ),
         device_id=device_of(debug),
         request_uri=request_uri_of(debug),
         failed=is_failure(fields.outcome.result if fields.outcome else None),

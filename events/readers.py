@@ -32,6 +32,7 @@ import orjson
 from pydantic import ValidationError
 
 from credwatch.errors import InvalidEvent
+from events.lean import LeanEvent, ReadEvent, decode_fields, lean_event, lean_event_of
 from events.normalise import (
     VENDOR_PREFIX,
     is_placeholder_uuid,
@@ -40,7 +41,6 @@ from events.normalise import (
     spelled_as_okta,
     stable_uuid,
 )
-from events.lean import LeanEvent, ReadEvent, decode_fields, lean_event, lean_event_of
 from events.quarantine import QuarantineEntry, QuarantineWriter
 from events.schemas import LogEvent
 
@@ -108,7 +108,9 @@ def parse_event(obj: Any, *, json_text: bytes | None = None) -> LogEvent:
     return _validate(_prepare(obj, json_text))
 
 
-def parse_lean_event(obj: Any, *, json_text: bytes | None = None) -> LeanEvent | LogEvent:
+def parse_lean_event(
+    obj: Any, *, json_text: bytes | None = None
+) -> LeanEvent | LogEvent:
     """Read one decoded JSON value for detection only (see `events.lean`).
 
     The same checks as `parse_event` decide what is an event; then only the fields
@@ -432,26 +434,30 @@ class _SourceReader:
         if lead in (b"{", b"["):
             # A value spread over several lines: a pretty-printed object or array.
             content, damage = _read_rest(first, stream)
-            try:
-                value = orjson.loads(content)
-            except orjson.JSONDecodeError as exc:
-                if first.strip() in (b"{", b"["):
-                    # A lone bracket opens a pretty-printed document, or several
-                    # one after another (as `jq .` prints them).
-                    yield from self._pretty_documents(content, line_no, exc)
-                else:
-                    yield from self._json_lines(io.BytesIO(content), line_no)
-                if damage is not None:
-                    raise damage
-                return
-            if type(value) is list:
-                yield from self._array(value, line_no)
-            else:
-                yield from self._value(value, line=line_no, raw=content, where="")
+            yield from self._document(content, first, line_no)
             if damage is not None:
                 raise damage
             return
         yield from self._json_lines(itertools.chain([first], stream), line_no)
+
+    def _document(
+        self, content: bytes, first: bytes, line_no: int
+    ) -> Iterator[ReadEvent]:
+        """Events from text that starts with a bracket but not with an event line."""
+        try:
+            value = orjson.loads(content)
+        except orjson.JSONDecodeError as exc:
+            if first.strip() in (b"{", b"["):
+                # A lone bracket opens a pretty-printed document, or several one
+                # after another (as `jq .` prints them).
+                yield from self._pretty_documents(content, line_no, exc)
+            else:
+                yield from self._json_lines(io.BytesIO(content), line_no)
+            return
+        if type(value) is list:
+            yield from self._array(value, line_no)
+        else:
+            yield from self._value(value, line=line_no, raw=content, where="")
 
     def _pretty_documents(
         self, content: bytes, line_no: int, error: orjson.JSONDecodeError

@@ -7,7 +7,6 @@ way; and what is quarantined is the same either way.
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import orjson
@@ -15,22 +14,17 @@ import pytest
 
 from credwatch.errors import InvalidEvent
 from events.lean import LeanEvent
-from events.readers import ReadReport, parse_event, parse_lean_event, read_events, read_lean_events
+from events.readers import (
+    ReadReport,
+    parse_event,
+    parse_lean_event,
+    read_events,
+    read_lean_events,
+)
 from events.schemas import LogEvent
 from simulator import simulate
 from tests.builders import build_event
-from tests.events.test_shared_samples import _okta_dir
-
-READ_FIELDS = [field.name for field in dataclasses.fields(LeanEvent)]
-
-
-def assert_same_reading(lean: LeanEvent | LogEvent, full: LogEvent) -> None:
-    differing = {
-        name: (getattr(lean, name), getattr(full, name))
-        for name in READ_FIELDS
-        if getattr(lean, name) != getattr(full, name)
-    }
-    assert not differing, f"{full.uuid}: {differing}"
+from tests.reading_checks import assert_same_reading, shared_okta_dir
 
 
 def document(**overrides: Any) -> dict[str, Any]:
@@ -39,7 +33,7 @@ def document(**overrides: Any) -> dict[str, Any]:
 
 
 def test_shared_samples_read_alike_and_quarantine_alike() -> None:
-    okta_dir = _okta_dir()
+    okta_dir = shared_okta_dir()
     full_report, lean_report = ReadReport(), ReadReport()
 
     full = list(read_events([okta_dir], quarantine=None, report=full_report))
@@ -71,11 +65,19 @@ def test_simulated_events_read_alike(tmp_path) -> None:
 @pytest.mark.parametrize(
     "overrides",
     [
-        pytest.param({"securityContext": {"asNumber": "AS15169"}}, id="AS number as text"),
+        pytest.param(
+            {"securityContext": {"asNumber": "AS15169"}}, id="AS number as text"
+        ),
         pytest.param({"securityContext": {"isProxy": "true"}}, id="proxy flag as text"),
         pytest.param({"client": {"ipAddress": 12345}}, id="address as a number"),
         pytest.param(
-            {"client": {"geographicalContext": {"geolocation": {"lat": "39.7", "lon": "-105"}}}},
+            {
+                "client": {
+                    "geographicalContext": {
+                        "geolocation": {"lat": "39.7", "lon": "-105"}
+                    }
+                }
+            },
             id="coordinates as text",
         ),
         pytest.param({"debugContext": {"debugData": ""}}, id="empty debugData"),
@@ -152,9 +154,13 @@ def test_an_as_number_outside_the_as_space_is_left_to_full_validation() -> None:
     assert isinstance(parse_lean_event(value), LogEvent)
 
 
-def test_a_line_that_is_not_utf8_is_quarantined_even_in_an_unread_field(tmp_path) -> None:
+def test_a_line_that_is_not_utf8_is_quarantined_even_in_an_unread_field(
+    tmp_path,
+) -> None:
     good = orjson.dumps(document())
-    damaged = orjson.dumps(document(uuid="evt-damaged")).replace(b'"INFO"', b'"\xff\xfe"')
+    damaged = orjson.dumps(document(uuid="evt-damaged")).replace(
+        b'"INFO"', b'"\xff\xfe"'
+    )
     path = tmp_path / "events.jsonl"
     path.write_bytes(good + b"\n" + damaged + b"\n")
     report = ReadReport()

@@ -7,18 +7,16 @@ failure, not a skip: these are the only real-world events the readers are held t
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import pytest
-
 from events.quarantine import QuarantineWriter
 from events.readers import ReadReport, read_events
 from events.schemas import LogEvent
+from tests.reading_checks import shared_okta_dir
 
 # file (relative to data/okta) -> (events, quarantined)
 EXPECTED: dict[str, tuple[int, int]] = {
@@ -41,18 +39,6 @@ EXPECTED: dict[str, tuple[int, int]] = {
 EXPECTED_SKIPPED = 6
 
 
-def _okta_dir() -> Path:
-    override = os.environ.get("CREDWATCH_SHARED_DIR")
-    shared = Path(override) if override else Path(__file__).parents[2] / ".." / "shared"
-    okta = (shared / "data" / "okta").resolve()
-    if not okta.is_dir():
-        pytest.fail(
-            f"the shared data folder is missing: looked for {okta} "
-            "(set CREDWATCH_SHARED_DIR to the folder that holds data/okta)"
-        )
-    return okta
-
-
 @dataclass(frozen=True)
 class SharedRead:
     events: list[LogEvent]
@@ -62,7 +48,7 @@ class SharedRead:
 
 @lru_cache(maxsize=1)
 def _read_all(okta_dir: Path) -> SharedRead:
-    # Read once for the module; tests call _okta_dir() first so that a missing
+    # Read once for the module; tests call shared_okta_dir() first so that a missing
     # folder fails each of them rather than erroring in a fixture.
     report = ReadReport()
     with tempfile.TemporaryDirectory() as folder:
@@ -74,7 +60,7 @@ def _read_all(okta_dir: Path) -> SharedRead:
 
 
 def test_every_file_gives_the_expected_counts() -> None:
-    okta_dir = _okta_dir()
+    okta_dir = shared_okta_dir()
     report = _read_all(okta_dir).report
 
     counts = {
@@ -89,7 +75,7 @@ def test_every_file_gives_the_expected_counts() -> None:
 
 
 def test_quarantined_records_are_the_ones_that_are_not_events() -> None:
-    shared = _read_all(_okta_dir())
+    shared = _read_all(shared_okta_dir())
     report = shared.report
 
     lines: Counter[str] = Counter()
@@ -113,7 +99,7 @@ def test_quarantined_records_are_the_ones_that_are_not_events() -> None:
 
 
 def test_every_event_is_a_complete_okta_event() -> None:
-    events = _read_all(_okta_dir()).events
+    events = _read_all(shared_okta_dir()).events
 
     assert all(e.eventType and e.uuid for e in events)
     # Lower-cased keys were restored: nothing but vendor p_* keys is left over.
@@ -124,7 +110,7 @@ def test_every_event_is_a_complete_okta_event() -> None:
 
 
 def test_derived_uuids_are_the_same_on_every_read() -> None:
-    okta_dir = _okta_dir()
+    okta_dir = shared_okta_dir()
     first = [e.uuid for e in read_events([okta_dir], quarantine=None)]
     second = [e.uuid for e in read_events([okta_dir], quarantine=None)]
 
@@ -132,7 +118,7 @@ def test_derived_uuids_are_the_same_on_every_read() -> None:
 
 
 def test_ocsf_numeric_postal_code_is_read_as_text() -> None:
-    okta_dir = _okta_dir()
+    okta_dir = shared_okta_dir()
     (event,) = read_events(
         [okta_dir / "ocsf-examples" / "detection_finding.raw"], quarantine=None
     )

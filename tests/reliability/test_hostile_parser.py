@@ -39,7 +39,7 @@ from events.readers import (
 )
 from events.schemas import LogEvent
 from response.evidence import summarise
-from tests.events.test_lean_events import assert_same_reading
+from tests.reading_checks import assert_same_reading
 
 # Hypothesis warns when a generated value (a 100 kB string) is slow to print.
 pytestmark = pytest.mark.filterwarnings("ignore:Generating overly large repr")
