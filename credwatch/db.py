@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,12 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
+from tenacity import (
+    retry,
+    retry_if_exception,
+    stop_after_delay,
+    wait_random_exponential,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +191,7 @@ def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
             # processes starting together would otherwise fail at once on it.
             cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_TIMEOUT_MS}")
             if not in_memory:
-                cursor.execute("PRAGMA journal_mode=WAL")
+                _switch_to_wal(cursor)
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:
             cursor.close()
@@ -198,3 +205,21 @@ def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
         # The price is that transactions run one at a time, which is SQLite's
         # nature for writers anyway; PostgreSQL is the choice for more.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _is_locked(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+
+
+# Switching a database to WAL does not always wait on the busy timeout: when
+# several processes open a new database together, SQLite may answer "database is
+# locked" at once while another connection holds the lock for its own switch. The
+# switch is retried for as long as any other statement would have waited.
+@retry(
+    retry=retry_if_exception(_is_locked),
+    stop=stop_after_delay(_SQLITE_BUSY_TIMEOUT_MS / 1000),
+    wait=wait_random_exponential(multiplier=0.01, max=0.5),
+    reraise=True,
+)
+def _switch_to_wal(cursor: sqlite3.Cursor) -> None:
+    cursor.execute("PRAGMA journal_mode=WAL")
