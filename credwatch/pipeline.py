@@ -79,14 +79,22 @@ def train(
     deployment: DeploymentMap | None,
     on_event: Progress | None = None,
 ) -> TrainResult:
-    from training.fit import fit_detector
+    from training.fit import fit_learned
+    from training.parallel import learn_from_files, workers_for
     from training.registry import register_detector
 
     read = ReadReport()
     with QuarantineWriter(quarantine_path_for(None, settings)) as quarantine:
-        events = stream_events(paths, quarantine=quarantine, report=read, on_event=on_event)
+        learned = learn_from_files(
+            paths,
+            deployment=deployment,
+            quarantine=quarantine,
+            report=read,
+            workers=workers_for(paths, settings.train_workers),
+            on_event=on_event,
+        )
         try:
-            detector, frame, fit = fit_detector(events, resolver=IdentityResolver(deployment))
+            detector, frame, fit = fit_learned(learned)
         except NoTrainingData:
             raise NoTrainingData(
                 f"no Okta event in {', '.join(map(str, paths))} names an actor; "

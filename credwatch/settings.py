@@ -107,6 +107,9 @@ class Settings(BaseSettings):
     # days (credwatch/retention.py); 0 keeps everything.
     retention_days: float = Field(default=90.0, ge=0)
     retention_check_s: float = Field(default=3600.0, gt=0)
+    # Processes `train` learns in; 0 picks one per core (up to four) for inputs of
+    # 64 MB and more, and one for smaller ones (training/parallel.py).
+    train_workers: int = Field(default=0, ge=0)
     # Analysts' verdicts from resolved Jira tickets (`credwatch feedback`): read from
     # the resolution's name, a label (`<prefix><verdict>`), or a custom field.
     jira_verdict_source: Literal["resolution", "label", "field"] = "resolution"

@@ -67,11 +67,19 @@ class QuarantineWriter:
         if truncated:
             line["truncated"] = True
 
+        self._append(orjson.dumps(line) + b"\n")
+
+    def write_records(self, lines: list[bytes]) -> None:
+        """Append records another writer wrote (its file's lines, as they are)."""
+        for line in lines:
+            self._append(line if line.endswith(b"\n") else line + b"\n")
+
+    def _append(self, line: bytes) -> None:
         if self._file is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = self.path.open("ab")
             logger.info("quarantining records that are not events to %s", self.path)
-        self._file.write(orjson.dumps(line) + b"\n")
+        self._file.write(line)
         # Flushed per record so the file is complete even if the run is killed.
         self._file.flush()
         self.count += 1

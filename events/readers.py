@@ -43,6 +43,7 @@ from events.normalise import (
 )
 from events.quarantine import QuarantineEntry, QuarantineWriter
 from events.schemas import LogEvent
+from events.shares import Share
 
 logger = logging.getLogger(__name__)
 
@@ -242,6 +243,21 @@ class ReadReport:
     per_file: dict[str, FileCounts] = field(default_factory=dict)
     entries: list[QuarantineEntry] = field(default_factory=list)
 
+    def add_share(self, other: ReadReport) -> None:
+        """Add what another share of the same read saw (see `events.shares`).
+
+        Every share reads every file, so files are counted once; events and the
+        first share's rejects are added up.
+        """
+        self.events += other.events
+        self.quarantined += other.quarantined
+        for source, counts in other.per_file.items():
+            mine = self.per_file.setdefault(source, FileCounts())
+            mine.events += counts.events
+            mine.quarantined += counts.quarantined
+        room = MAX_REPORTED_ENTRIES - len(self.entries)
+        self.entries.extend(other.entries[:room])
+
     def summary(self) -> str:
         return (
             f"{self.events} events from {self.files_read} files, "
@@ -299,10 +315,15 @@ def read_lean_events(
     *,
     quarantine: QuarantineWriter | None,
     report: ReadReport | None = None,
+    share: Share | None = None,
 ) -> Iterator[ReadEvent]:
     """`read_events` for detection only: what is read and quarantined is the same,
     but events come as `LeanEvent`s (see `events.lean`) where their read fields
-    allow, which is several times faster."""
+    allow, which is several times faster.
+
+    With a `share`, only the events of that share's actors are read and counted,
+    and only the first share quarantines (see `events.shares`).
+    """
     report = report if report is not None else ReadReport()
     files = list_input_files(paths, report=report)
     return _read_files(
@@ -311,6 +332,7 @@ def read_lean_events(
         report=report,
         parse=parse_lean_event,
         read_line=_lean_line,
+        share=share,
     )
 
 
@@ -336,9 +358,10 @@ def _read_files(
     report: ReadReport,
     parse: EventParser,
     read_line: Callable[[bytes], ReadEvent | None] | None = None,
+    share: Share | None = None,
 ) -> Iterator[ReadEvent]:
     for path in files:
-        reader = _SourceReader(str(path), report, quarantine, parse, read_line)
+        reader = _SourceReader(str(path), report, quarantine, parse, read_line, share)
         with path.open("rb") as stream:
             yield from reader.read(stream)
 
@@ -353,11 +376,15 @@ class _SourceReader:
         quarantine: QuarantineWriter | None,
         parse: EventParser = parse_event,
         read_line: Callable[[bytes], ReadEvent | None] | None = None,
+        share: Share | None = None,
     ) -> None:
         self.source = source
         self.parse = parse
         # A shortcut for one event on a JSON line; None sends the line the general way.
         self.read_line = read_line
+        self.share = share
+        # Whether the line being read was routed to this share (events.shares).
+        self.routed = False
         self.report = report
         self.quarantine = quarantine
         self.counts = report.per_file.setdefault(source, FileCounts())
@@ -368,6 +395,7 @@ class _SourceReader:
         try:
             yield from self._read_content(stream)
         except _STREAM_ERRORS as exc:
+            self.routed = False
             self.reject(
                 self.last_line + 1,
                 "compressed data is corrupt or truncated after line "
@@ -375,6 +403,7 @@ class _SourceReader:
                 b"",
             )
         except UnicodeDecodeError as exc:
+            self.routed = False
             self.reject(
                 self.last_line + 1,
                 f"text in {exc.encoding} is damaged after line {self.last_line}: "
@@ -489,11 +518,17 @@ class _SourceReader:
             self.last_line = line_no
             if line.isspace():
                 continue
+            if self.share is not None:
+                owner = self.share.line_owner(line)
+                if owner is not None and owner != self.share.index:
+                    continue
+                self.routed = owner is not None
             if self.read_line is not None:
                 event = self.read_line(line)
                 if event is not None:
-                    self._count(event)
-                    yield event
+                    kept = self._count(event)
+                    if kept is not None:
+                        yield kept
                     continue
             try:
                 value = orjson.loads(line)
@@ -566,12 +601,19 @@ class _SourceReader:
             return None
         return self._count(event)
 
-    def _count(self, event: ReadEvent) -> ReadEvent:
+    def _count(self, event: ReadEvent) -> ReadEvent | None:
+        """Book the event as read; None when it belongs to another share."""
+        share = self.share
+        if share is not None and not self.routed and not share.owns(event.actor_id):
+            return None
         self.counts.events += 1
         self.report.events += 1
         return event
 
     def reject(self, line: int, reason: str, raw: bytes | None) -> None:
+        share = self.share
+        if share is not None and not (self.routed or share.keeps_rejects):
+            return
         entry = QuarantineEntry(source=self.source, line=line, reason=reason)
         self.counts.quarantined += 1
         self.report.quarantined += 1

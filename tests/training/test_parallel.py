@@ -1,0 +1,152 @@
+"""Learning in several processes gives the detector one process gives."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import orjson
+import pytest
+
+from events.quarantine import QuarantineWriter
+from events.readers import ReadReport
+from features.baseline import IdentityBaseline
+from features.deployment import load_deployment_map
+from simulator import simulate
+from tests.builders import build_event
+from training.fit import Learned, fit_learned
+from training.parallel import PARALLEL_FROM_BYTES, learn_from_files, workers_for
+
+
+def _baseline_state(baseline: IdentityBaseline) -> tuple:
+    counters = (
+        baseline.networks,
+        baseline.ips,
+        baseline.countries,
+        baseline.devices,
+        baseline.ua_families,
+        baseline.endpoints,
+    )
+    return (
+        baseline.events,
+        baseline.first_seen,
+        baseline.last_seen,
+        baseline.active_hours,
+        baseline.busiest_hour,
+        baseline.hours_of_week,
+        [(list(c.counts.items()), list(c.seen_once)) for c in counters],
+    )
+
+
+def assert_same_learning(one: Learned, other: Learned) -> None:
+    assert [(w.identity_id, w.kind, w.first_event) for w in other.windows] == [
+        (w.identity_id, w.kind, w.first_event) for w in one.windows
+    ]
+    assert np.array_equal(
+        np.vstack([w.vector for w in other.windows]),
+        np.vstack([w.vector for w in one.windows]),
+    )
+    assert list(other.baselines) == list(one.baselines)
+    assert [_baseline_state(b) for b in other.baselines.values()] == [
+        _baseline_state(b) for b in one.baselines.values()
+    ]
+    assert (other.events, other.duplicates, other.unattributed) == (
+        one.events,
+        one.duplicates,
+        one.unattributed,
+    )
+    assert (other.first_event, other.last_event) == (one.first_event, one.last_event)
+
+
+def _learn(paths, workers, deployment=None, quarantine_path=None):
+    report = ReadReport()
+    with (
+        QuarantineWriter(quarantine_path) if quarantine_path else _no_writer() as writer
+    ):
+        learned = learn_from_files(
+            paths,
+            deployment=deployment,
+            quarantine=writer,
+            report=report,
+            workers=workers,
+        )
+    return learned, report
+
+
+class _no_writer:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *_exc):
+        return None
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("world")
+    simulate(people=14, agents=6, days=3, seed=31, out=out)
+    # Records that are not events, to be quarantined once whichever process reads them.
+    with (out / "history.jsonl").open("ab") as history:
+        history.write(b"not an event\n")
+        history.write(orjson.dumps({"uuid": "x", "actor": {"id": "00uNOBODY"}}) + b"\n")
+    return out
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_processes_learn_what_one_process_learns(world, tmp_path, workers) -> None:
+    paths = [world / "history.jsonl", world / "test.jsonl"]
+    deployment = load_deployment_map(world / "deployment.yaml")
+    one, one_report = _learn(paths, 1, deployment, tmp_path / "one.jsonl")
+    many, many_report = _learn(paths, workers, deployment, tmp_path / "many.jsonl")
+
+    assert one.events > 1000
+    assert_same_learning(one, many)
+    assert many_report.summary() == one_report.summary()
+    quarantined = [
+        (record["source"], record["line"], record["reason"])
+        for record in map(
+            orjson.loads, (tmp_path / "many.jsonl").read_bytes().splitlines()
+        )
+    ]
+    assert quarantined == [(e.source, e.line, e.reason) for e in one_report.entries]
+    assert len(quarantined) == 2
+
+    detector_one, frame_one, _ = fit_learned(one)
+    detector_many, frame_many, _ = fit_learned(many)
+    assert frame_many.equals(frame_one)
+    assert np.array_equal(
+        detector_many.predict_frame(frame_one), detector_one.predict_frame(frame_one)
+    )
+
+
+def test_an_identity_split_between_processes_is_learned_again_in_one(tmp_path) -> None:
+    # An Event Hook envelope on a line that names an actor of its own goes to that
+    # actor's process with the events inside it; here those events' actor (00uA)
+    # falls to the other of two processes, which reads the rest of its events.
+    def event(uuid: str, minutes: int) -> dict:
+        made = build_event(actor_id="00uA", uuid=uuid, at=timedelta(minutes=minutes))
+        return made.model_dump(mode="json", exclude_none=True)
+
+    envelope = {
+        "eventType": "com.okta.event_hook",
+        "actor": {"id": "00uHOOK"},
+        "data": {"events": [event("e-2", 2), event("e-3", 3)]},
+    }
+    lines = [event("e-1", 1), envelope, event("e-4", 4), event("e-5", 65)]
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines))
+
+    one, _ = _learn([path], 1)
+    many, report = _learn([path], 2)
+
+    assert many.events == report.events == 5
+    assert_same_learning(one, many)
+
+
+def test_small_inputs_are_learned_in_one_process(tmp_path) -> None:
+    small = tmp_path / "small.jsonl"
+    small.write_bytes(b"{}\n")
+    assert workers_for([small]) == 1
+    assert workers_for([small], configured=3) == 3
+    assert PARALLEL_FROM_BYTES > small.stat().st_size

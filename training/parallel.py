@@ -1,0 +1,306 @@
+"""Learning from files on several cores, each process taking a share of identities.
+
+Baselines and windows are per identity, so the input is split by actor
+(`events.shares`): every process reads all the files but decodes and learns only
+its share's events. The parent puts the windows back in the order one pass over
+all events would have made them and fits the model once, so the detector is the
+one a single process makes (tests/training/test_parallel.py). Where two windows of
+different identities begin with the same uuid at the same moment (a forged copy),
+their order, and so the forest's sample, may differ from a single pass.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import datetime
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from events.quarantine import QuarantineWriter
+from events.readers import ReadReport, list_input_files, read_lean_events
+from events.shares import Share
+from features.deployment import DeploymentMap
+from features.identity import IdentityResolver
+from training.fit import Learned, LearnedWindow, learn_windows
+
+logger = logging.getLogger(__name__)
+
+# Starting a process and importing the stack in it takes a second or two; below
+# this much input one process finishes first.
+PARALLEL_FROM_BYTES = 64 * 1024 * 1024
+# Every process reads every line and finds its actor (a small decode, about a fifth
+# of reading the event), so past a few processes that part outweighs the rest.
+MAX_AUTO_WORKERS = 4
+# Events a process reads between updates of the shared progress count.
+PROGRESS_EVERY = 2_000
+
+Progress = Callable[[int], Any]
+
+
+def workers_for(paths: Sequence[Path], configured: int = 0) -> int:
+    """How many processes should learn from `paths`: `configured` when set (above 0),
+    else one per core up to `MAX_AUTO_WORKERS` for large inputs and one for small."""
+    if configured > 0:
+        return configured
+    size = sum(path.stat().st_size for path in list_input_files(paths))
+    if size < PARALLEL_FROM_BYTES:
+        return 1
+    return max(1, min(os.cpu_count() or 1, MAX_AUTO_WORKERS))
+
+
+def learn_from_files(
+    paths: Sequence[Path],
+    *,
+    deployment: DeploymentMap | None,
+    quarantine: QuarantineWriter | None,
+    report: ReadReport,
+    workers: int,
+    on_event: Progress | None = None,
+) -> Learned:
+    """`learn_windows` over the events of `paths`, read lean, in `workers` processes.
+
+    Records that are not events are quarantined to `quarantine`'s file, once;
+    `report` and `on_event` hear of every event as a single reader would tell them.
+    """
+    if workers <= 1:
+        events = read_lean_events(paths, quarantine=quarantine, report=report)
+        return learn_windows(
+            _counted(events, on_event), resolver=IdentityResolver(deployment)
+        )
+
+    context = get_context("spawn")
+    progress = context.Value("q", 0)
+    with (
+        tempfile.TemporaryDirectory(prefix="credwatch-shares-") as work,
+        ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=context,
+            initializer=_share_progress,
+            initargs=(progress,),
+        ) as pool,
+    ):
+        share_quarantines = [
+            Path(work) / f"quarantine-{index}.jsonl" for index in range(workers)
+        ]
+        futures = [
+            pool.submit(
+                _learn_share,
+                list(paths),
+                deployment,
+                Share(index, workers),
+                share_quarantines[index],
+            )
+            for index in range(workers)
+        ]
+        _wait_reporting(futures, progress, on_event)
+        results = [future.result() for future in futures]
+        if quarantine is not None:
+            quarantine.write_records(_in_reading_order(share_quarantines, paths))
+
+    first_report = results[0][1]
+    report.files_read += first_report.files_read
+    report.files_skipped += first_report.files_skipped
+    for _packed, share_report in results:
+        report.add_share(share_report)
+
+    parts = [_unpack(packed) for packed, _report in results]
+    split = _split_identities(parts)
+    if split:
+        # Only input that spells an actor two ways (see events.shares) gets here.
+        # The shares' reading was booked once; only the learning is done again.
+        logger.warning(
+            "%d identities were split between processes (e.g. %s); learning again "
+            "in one process",
+            len(split),
+            sorted(split)[0],
+        )
+        events = read_lean_events(paths, quarantine=None)
+        return learn_windows(events, resolver=IdentityResolver(deployment))
+    return merge_shares(parts)
+
+
+def merge_shares(parts: Sequence[Learned]) -> Learned:
+    """What the shares learned, as one pass over all their events would have it."""
+    windows = sorted(
+        (window for part in parts for window in part.windows),
+        key=lambda window: window.first_event,
+    )
+    first_window: dict[str, int] = {}
+    for position, window in enumerate(windows):
+        first_window.setdefault(window.identity_id, position)
+    baselines = {
+        identity: baseline
+        for part in parts
+        for identity, baseline in part.baselines.items()
+    }
+    ordered = sorted(
+        baselines, key=lambda identity: first_window.get(identity, len(windows))
+    )
+    firsts = [part.first_event for part in parts if part.first_event is not None]
+    lasts = [part.last_event for part in parts if part.last_event is not None]
+    return Learned(
+        windows=windows,
+        baselines={identity: baselines[identity] for identity in ordered},
+        events=sum(part.events for part in parts),
+        duplicates=sum(part.duplicates for part in parts),
+        unattributed=sum(part.unattributed for part in parts),
+        first_event=min(firsts, default=None),
+        last_event=max(lasts, default=None),
+    )
+
+
+def _in_reading_order(
+    share_quarantines: list[Path], paths: Sequence[Path]
+) -> list[bytes]:
+    """The shares' quarantined records in the order one reader would have written
+    them: by file as the input lists them, then by line."""
+    records = []
+    for part in share_quarantines:
+        if part.exists():
+            records.extend(part.read_bytes().splitlines())
+    rank = {str(path): index for index, path in enumerate(list_input_files(paths))}
+
+    def place(record: bytes) -> tuple[int, int]:
+        where = orjson.loads(record)
+        return rank.get(where["source"], len(rank)), where["line"]
+
+    return sorted(records, key=place)
+
+
+def _split_identities(parts: Sequence[Learned]) -> set[str]:
+    """Identities that more than one share learned from."""
+    seen: set[str] = set()
+    split: set[str] = set()
+    for part in parts:
+        split |= seen & part.baselines.keys()
+        seen |= part.baselines.keys()
+    return split
+
+
+# The worker's side. Module-level so that spawned processes can import them.
+
+_progress: Any = None
+
+
+def _share_progress(progress: Any) -> None:
+    global _progress
+    _progress = progress
+
+
+def _learn_share(
+    paths: list[Path],
+    deployment: DeploymentMap | None,
+    share: Share,
+    quarantine_path: Path,
+) -> tuple[_Packed, ReadReport]:
+    report = ReadReport()
+    with QuarantineWriter(quarantine_path) as quarantine:
+        events = read_lean_events(
+            paths, quarantine=quarantine, report=report, share=share
+        )
+        counted = _counted_in_batches(events)
+        learned = learn_windows(counted, resolver=IdentityResolver(deployment))
+    return _pack(learned), report
+
+
+def _counted(events, on_event: Progress | None):
+    for event in events:
+        if on_event is not None:
+            on_event(1)
+        yield event
+
+
+def _counted_in_batches(events):
+    pending = 0
+    for event in events:
+        pending += 1
+        if pending == PROGRESS_EVERY:
+            _add_progress(pending)
+            pending = 0
+        yield event
+    _add_progress(pending)
+
+
+def _add_progress(count: int) -> None:
+    if _progress is not None and count:
+        with _progress.get_lock():
+            _progress.value += count
+
+
+def _wait_reporting(
+    futures: list[Future], progress: Any, on_event: Progress | None
+) -> None:
+    """Wait for every share, passing the events read so far on to `on_event`."""
+    told = 0
+    pending = set(futures)
+    while pending:
+        done, pending = wait(pending, timeout=0.25, return_when=FIRST_EXCEPTION)
+        if any(future.exception() is not None for future in done):
+            # The caller's `result()` raises it.
+            return
+        read = progress.value
+        if on_event is not None and read > told:
+            on_event(read - told)
+        told = read
+
+
+@dataclass
+class _Packed:
+    """A share's `Learned` in a few arrays, which pass between processes far faster
+    than a list of window objects does."""
+
+    identity_ids: list[str]
+    kinds: list[str]
+    first_times: list[datetime]
+    first_uuids: list[str]
+    vectors: np.ndarray
+    learned: Learned
+
+
+def _pack(learned: Learned) -> _Packed:
+    windows = learned.windows
+    width = len(windows[0].vector) if windows else 0
+    vectors = (
+        np.vstack([w.vector for w in windows]) if windows else np.empty((0, width))
+    )
+    bare = Learned(
+        baselines=learned.baselines,
+        events=learned.events,
+        duplicates=learned.duplicates,
+        unattributed=learned.unattributed,
+        first_event=learned.first_event,
+        last_event=learned.last_event,
+    )
+    return _Packed(
+        identity_ids=[w.identity_id for w in windows],
+        kinds=[w.kind for w in windows],
+        first_times=[w.first_event[0] for w in windows],
+        first_uuids=[w.first_event[1] for w in windows],
+        vectors=vectors,
+        learned=bare,
+    )
+
+
+def _unpack(packed: _Packed) -> Learned:
+    learned = packed.learned
+    learned.windows = [
+        LearnedWindow(identity, kind, (time, uuid), vector)
+        for identity, kind, time, uuid, vector in zip(
+            packed.identity_ids,
+            packed.kinds,
+            packed.first_times,
+            packed.first_uuids,
+            packed.vectors,
+            strict=True,
+        )
+    ]
+    return learned
