@@ -38,6 +38,7 @@ from events.readers import (
     read_lean_events,
 )
 from events.schemas import LogEvent
+from events.shares import Share
 from response.evidence import summarise
 from tests.reading_checks import assert_same_reading
 
@@ -161,6 +162,7 @@ def lean_reads_alike(data: bytes, full: list[LogEvent], full_report: ReadReport)
         path.write_bytes(data)
         report = ReadReport()
         lean = list(read_lean_events([path], quarantine=None, report=report))
+        shares_read_alike(path, lean, report)
 
     assert report.events == len(lean) >= len(full)
     assert report.events + report.quarantined == full_report.events + full_report.quarantined
@@ -169,6 +171,27 @@ def lean_reads_alike(data: bytes, full: list[LogEvent], full_report: ReadReport)
         match = next((e for e in remaining if e.uuid == event.uuid), None)
         assert match is not None, f"the lean reader lost {event.uuid}"
         assert_same_reading(match, event)
+
+
+def shares_read_alike(path: Path, whole: list[Any], whole_report: ReadReport) -> None:
+    """Two shares of the read (parallel training) keep together what one reader
+    keeps, each event once, and quarantine the rest once."""
+    merged = ReadReport()
+    kept: list[Any] = []
+    for index in range(2):
+        report = ReadReport()
+        share = Share(index, 2)
+        kept += read_lean_events([path], quarantine=None, report=report, share=share)
+        merged.add_share(report)
+
+    def keys(events: list[Any]) -> list[tuple[str, str | None]]:
+        return sorted((event.uuid, event.actor_id or "") for event in events)
+
+    assert keys(kept) == keys(whole)
+    assert (merged.events, merged.quarantined) == (
+        whole_report.events,
+        whole_report.quarantined,
+    )
 
 
 @FUZZ
