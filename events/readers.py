@@ -246,8 +246,8 @@ class ReadReport:
     def add_share(self, other: ReadReport) -> None:
         """Add what another share of the same read saw (see `events.shares`).
 
-        Every share reads every file, so files are counted once; events and the
-        first share's rejects are added up.
+        Every share reads every file, so files are not counted again; events and
+        rejects, each booked by one share, are added up.
         """
         self.events += other.events
         self.quarantined += other.quarantined
@@ -322,7 +322,7 @@ def read_lean_events(
     allow, which is several times faster.
 
     With a `share`, only the events of that share's actors are read and counted,
-    and only the first share quarantines (see `events.shares`).
+    and only the records that fall to it are quarantined (see `events.shares`).
     """
     report = report if report is not None else ReadReport()
     files = list_input_files(paths, report=report)

@@ -111,6 +111,8 @@ def learn_from_files(
     report.files_skipped += first_report.files_skipped
     for _packed, share_report in results:
         report.add_share(share_report)
+    place = _reading_place(paths)
+    report.entries.sort(key=lambda entry: place(entry.source, entry.line))
 
     parts = [_unpack(packed) for packed, _report in results]
     split = _split_identities(parts)
@@ -162,18 +164,25 @@ def _in_reading_order(
     share_quarantines: list[Path], paths: Sequence[Path]
 ) -> list[bytes]:
     """The shares' quarantined records in the order one reader would have written
-    them: by file as the input lists them, then by line."""
+    them."""
     records = []
     for part in share_quarantines:
         if part.exists():
             records.extend(part.read_bytes().splitlines())
-    rank = {str(path): index for index, path in enumerate(list_input_files(paths))}
+    place = _reading_place(paths)
 
-    def place(record: bytes) -> tuple[int, int]:
+    def record_place(record: bytes) -> tuple[int, int]:
         where = orjson.loads(record)
-        return rank.get(where["source"], len(rank)), where["line"]
+        return place(where["source"], where["line"])
 
-    return sorted(records, key=place)
+    return sorted(records, key=record_place)
+
+
+def _reading_place(paths: Sequence[Path]) -> Callable[[str, int], tuple[int, int]]:
+    """Where a file's line comes in a single reader's pass: by file as the input
+    lists them, then by line."""
+    rank = {str(path): index for index, path in enumerate(list_input_files(paths))}
+    return lambda source, line: (rank.get(source, len(rank)), line)
 
 
 def _split_identities(parts: Sequence[Learned]) -> set[str]:

@@ -110,6 +110,7 @@ def test_processes_learn_what_one_process_learns(world, tmp_path, workers) -> No
         )
     ]
     assert quarantined == [(e.source, e.line, e.reason) for e in one_report.entries]
+    assert many_report.entries == one_report.entries
     assert len(quarantined) == 2
 
     detector_one, frame_one, _ = fit_learned(one)
