@@ -10,7 +10,10 @@ fraction of reading the event; only the share it falls to reads the line, and ke
 whatever the line holds. Every share reads the lines that cannot be routed so (no
 such field, not an object, not JSON) and keeps the events whose actor falls to it.
 So no event is kept twice or lost, and each record that is not an event is
-quarantined by one share: the routed one, or else the first.
+quarantined by one share: the routed one, or else the first. A routed line that
+holds events of other actors (an Event Hook envelope that names an actor of its
+own) keeps them in its share; training notices an identity learned in two shares
+and learns again in one process (training/parallel.py).
 """
 
 from __future__ import annotations
