@@ -27,6 +27,10 @@ class ModelNotReady(CredwatchError):
     """No model is registered under the champion alias."""
 
 
+class UnreadableInput(CredwatchError):
+    """An input file that exists but cannot be opened or read."""
+
+
 class NoTrainingData(CredwatchError):
     """Training was given no event that names an actor."""
 

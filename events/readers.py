@@ -31,7 +31,7 @@ from typing import Any, BinaryIO, Protocol, cast
 import orjson
 from pydantic import ValidationError
 
-from credwatch.errors import InvalidEvent
+from credwatch.errors import InvalidEvent, UnreadableInput
 from events.lean import LeanEvent, ReadEvent, decode_fields, lean_event, lean_event_of
 from events.normalise import (
     VENDOR_PREFIX,
@@ -272,8 +272,9 @@ def list_input_files(
     """The files a list of input paths stands for, in a deterministic order.
 
     Files are taken as given; folders are walked recursively in sorted order,
-    leaving out names ending in .md, .csv, .yaml or .yml. A path that does not exist
-    raises `FileNotFoundError`.
+    leaving out names ending in .md, .csv, .yaml or .yml. A file named twice (or
+    named and inside a folder also named) is read once, where it first comes. A
+    path that does not exist raises `FileNotFoundError`.
     """
     if isinstance(paths, str | Path):
         paths = [paths]
@@ -290,7 +291,21 @@ def list_input_files(
             files.append(path)
         else:
             raise FileNotFoundError(f"input path {path} does not exist")
-    return files
+    return _first_of_each(files)
+
+
+def _first_of_each(files: list[Path]) -> list[Path]:
+    """The files without repeats of one file, which would only be read twice over."""
+    seen: set[Path] = set()
+    unique = []
+    for path in files:
+        real = path.resolve()
+        if real in seen:
+            logger.info("%s is named more than once in the input; read once", path)
+            continue
+        seen.add(real)
+        unique.append(path)
+    return unique
 
 
 def read_events(
@@ -362,7 +377,13 @@ def _read_files(
 ) -> Iterator[ReadEvent]:
     for path in files:
         reader = _SourceReader(str(path), report, quarantine, parse, read_line, share)
-        with path.open("rb") as stream:
+        try:
+            stream = path.open("rb")
+        except OSError as exc:
+            raise UnreadableInput(
+                f"cannot read input file {path}: {exc.strerror}"
+            ) from None
+        with stream:
             yield from reader.read(stream)
 
 

@@ -66,13 +66,19 @@ class Learned:
 
 
 def learn_windows(
-    events: Iterable[ReadEvent], *, resolver: IdentityResolver
+    events: Iterable[ReadEvent],
+    *,
+    resolver: IdentityResolver,
+    received_at: datetime | None = None,
 ) -> Learned:
-    """Every identity's baseline and every window's final vector, in time order."""
+    """Every identity's baseline and every window's final vector, in time order.
+
+    Events without a time count as received at `received_at` (now if not given).
+    """
     stream = FeatureStream(resolver)
     windows: dict[tuple[str, datetime], LearnedWindow] = {}
     with collector_paused():
-        batch = order_batch(events, stream=stream)
+        batch = order_batch(events, stream=stream, received_at=received_at)
         for facts in batch.facts:
             observation, _closed = stream.observe(facts)
             key = (facts.identity.id, observation.window.start)

@@ -11,20 +11,26 @@ their order, and so the forest's sample, may differ from a single pass.
 
 from __future__ import annotations
 
+import gzip
 import logging
 import os
+import queue
+import signal
 import tempfile
-from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import orjson
 
+from credwatch.errors import CredwatchError
 from events.quarantine import QuarantineWriter
 from events.readers import ReadReport, list_input_files, read_lean_events
 from events.shares import Share
@@ -43,18 +49,58 @@ MAX_AUTO_WORKERS = 4
 # Events a process reads between updates of the shared progress count.
 PROGRESS_EVERY = 2_000
 
+_GZIP_MAGIC = b"\x1f\x8b"
+
 Progress = Callable[[int], Any]
+
+
+class ShareFailed(CredwatchError):
+    """A process learning a share of the input failed or was killed."""
 
 
 def workers_for(paths: Sequence[Path], configured: int = 0) -> int:
     """How many processes should learn from `paths`: `configured` when set (above 0),
-    else one per core up to `MAX_AUTO_WORKERS` for large inputs and one for small."""
+    else one per core up to `MAX_AUTO_WORKERS` for large inputs and one for small.
+
+    Only JSON Lines split between processes; a JSON array or a pretty-printed
+    document would be parsed whole by every one, so such input gets one process.
+    """
     if configured > 0:
         return configured
-    size = sum(path.stat().st_size for path in list_input_files(paths))
-    if size < PARALLEL_FROM_BYTES:
+    files = list_input_files(paths)
+    if not all(_json_lines_file(path) for path in files):
+        return 1
+    if sum(_text_size(path) for path in files) < PARALLEL_FROM_BYTES:
         return 1
     return max(1, min(os.cpu_count() or 1, MAX_AUTO_WORKERS))
+
+
+def _json_lines_file(path: Path) -> bool:
+    """Whether the file's first non-blank line is a JSON object on its own."""
+    try:
+        with _open_text(path) as stream:
+            for line in stream:
+                if line.strip():
+                    return type(orjson.loads(line)) is dict
+    except (OSError, EOFError, orjson.JSONDecodeError):
+        return False
+    return True
+
+
+def _text_size(path: Path) -> int:
+    """Bytes of text in the file: gzip's own record of it for a gzip file (exact
+    below 4 GiB, for a file compressed in one go), else the file's size."""
+    with path.open("rb") as stream:
+        if stream.read(2) != _GZIP_MAGIC:
+            return path.stat().st_size
+        stream.seek(-4, os.SEEK_END)
+        return int.from_bytes(stream.read(4), "little")
+
+
+def _open_text(path: Path) -> IO[bytes]:
+    with path.open("rb") as stream:
+        compressed = stream.read(2) == _GZIP_MAGIC
+    return gzip.open(path, "rb") if compressed else path.open("rb")
 
 
 def learn_from_files(
@@ -65,44 +111,42 @@ def learn_from_files(
     report: ReadReport,
     workers: int,
     on_event: Progress | None = None,
+    received_at: datetime | None = None,
 ) -> Learned:
     """`learn_windows` over the events of `paths`, read lean, in `workers` processes.
 
     Records that are not events are quarantined to `quarantine`'s file, once;
     `report` and `on_event` hear of every event as a single reader would tell them.
+    Events without a time count as received at `received_at` (now if not given).
     """
+    # One moment for every process, so events without a time fall in one hour.
+    received_at = received_at or datetime.now(UTC)
+    list_input_files(paths)  # a missing path fails here, before any process starts
     if workers <= 1:
         events = read_lean_events(paths, quarantine=quarantine, report=report)
         return learn_windows(
-            _counted(events, on_event), resolver=IdentityResolver(deployment)
+            _counted(events, on_event),
+            resolver=IdentityResolver(deployment),
+            received_at=received_at,
         )
 
-    context = get_context("spawn")
-    progress = context.Value("q", 0)
-    with (
-        tempfile.TemporaryDirectory(prefix="credwatch-shares-") as work,
-        ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=context,
-            initializer=_share_progress,
-            initargs=(progress,),
-        ) as pool,
-    ):
+    with tempfile.TemporaryDirectory(prefix="credwatch-shares-") as work:
         share_quarantines = [
             Path(work) / f"quarantine-{index}.jsonl" for index in range(workers)
         ]
-        futures = [
-            pool.submit(
-                _learn_share,
-                list(paths),
-                deployment,
-                Share(index, workers),
-                share_quarantines[index],
-            )
-            for index in range(workers)
-        ]
-        _wait_reporting(futures, progress, on_event)
-        results = [future.result() for future in futures]
+        results = _run_shares(
+            [
+                (
+                    list(paths),
+                    deployment,
+                    Share(index, workers),
+                    share_quarantines[index],
+                    received_at,
+                )
+                for index in range(workers)
+            ],
+            on_event,
+        )
         if quarantine is not None:
             quarantine.write_records(_in_reading_order(share_quarantines, paths))
 
@@ -126,8 +170,84 @@ def learn_from_files(
             sorted(split)[0],
         )
         events = read_lean_events(paths, quarantine=None)
-        return learn_windows(events, resolver=IdentityResolver(deployment))
+        return learn_windows(
+            events, resolver=IdentityResolver(deployment), received_at=received_at
+        )
     return merge_shares(parts)
+
+
+def _run_shares(tasks: list[tuple], on_event: Progress | None) -> list[tuple]:
+    """Run `_learn_share` on each task in a process of its own; their results in
+    task order. Progress goes to `on_event`; a failed share's error is raised here;
+    an interrupted wait (Ctrl-C) stops every share at once."""
+    context = get_context("spawn")
+    progress = context.Value("q", 0)
+    outcomes = context.Queue()
+    processes = [
+        context.Process(target=_share_main, args=(index, task, progress, outcomes))
+        for index, task in enumerate(tasks)
+    ]
+    try:
+        with _termination_stops_shares():
+            for process in processes:
+                process.start()
+            return _collect(processes, outcomes, progress, on_event)
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+            process.join()
+
+
+@contextmanager
+def _termination_stops_shares() -> Iterator[None]:
+    """While shares run, SIGTERM ends the parent as Ctrl-C does: by an exception, so
+    that the shares are stopped and their files removed, not left behind."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    before = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+def _collect(
+    processes: list[Any], outcomes: Any, progress: Any, on_event: Progress | None
+) -> list[tuple]:
+    results: dict[int, tuple] = {}
+    told = 0
+    while len(results) < len(processes):
+        try:
+            index, failure, result = outcomes.get(timeout=0.25)
+        except queue.Empty:
+            _check_alive(processes, results)
+        else:
+            if failure is not None:
+                raise ShareFailed(
+                    f"learning share {index + 1} of {len(processes)} failed: {failure}"
+                )
+            results[index] = result
+        read = progress.value
+        if on_event is not None and read > told:
+            on_event(read - told)
+            told = read
+    return [results[index] for index in range(len(processes))]
+
+
+def _check_alive(processes: list[Any], results: dict[int, tuple]) -> None:
+    for index, process in enumerate(processes):
+        if index not in results and process.exitcode is not None:
+            # Killed from outside (the kernel's out-of-memory killer, say).
+            raise ShareFailed(
+                f"learning share {index + 1} of {len(processes)} ended with exit "
+                f"code {process.exitcode} before finishing"
+            )
 
 
 def merge_shares(parts: Sequence[Learned]) -> Learned:
@@ -200,9 +320,29 @@ def _split_identities(parts: Sequence[Learned]) -> set[str]:
 _progress: Any = None
 
 
-def _share_progress(progress: Any) -> None:
+def _share_main(index: int, task: tuple, progress: Any, outcomes: Any) -> None:
     global _progress
     _progress = progress
+    _leave_with_parent()
+    try:
+        result = _learn_share(*task)
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent
+        outcomes.put((index, f"{type(exc).__name__}: {exc}", None))
+        return
+    outcomes.put((index, None, result))
+
+
+def _leave_with_parent() -> None:
+    """End this process when the parent is gone (killed, say): nothing would read
+    its result, and it would hold its memory until it finished."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _learn_share(
@@ -210,6 +350,7 @@ def _learn_share(
     deployment: DeploymentMap | None,
     share: Share,
     quarantine_path: Path,
+    received_at: datetime,
 ) -> tuple[_Packed, ReadReport]:
     report = ReadReport()
     with QuarantineWriter(quarantine_path) as quarantine:
@@ -217,7 +358,9 @@ def _learn_share(
             paths, quarantine=quarantine, report=report, share=share
         )
         counted = _counted_in_batches(events)
-        learned = learn_windows(counted, resolver=IdentityResolver(deployment))
+        learned = learn_windows(
+            counted, resolver=IdentityResolver(deployment), received_at=received_at
+        )
     return _pack(learned), report
 
 
@@ -243,23 +386,6 @@ def _add_progress(count: int) -> None:
     if _progress is not None and count:
         with _progress.get_lock():
             _progress.value += count
-
-
-def _wait_reporting(
-    futures: list[Future], progress: Any, on_event: Progress | None
-) -> None:
-    """Wait for every share, passing the events read so far on to `on_event`."""
-    told = 0
-    pending = set(futures)
-    while pending:
-        done, pending = wait(pending, timeout=0.25, return_when=FIRST_EXCEPTION)
-        if any(future.exception() is not None for future in done):
-            # The caller's `result()` raises it.
-            return
-        read = progress.value
-        if on_event is not None and read > told:
-            on_event(read - told)
-        told = read
 
 
 @dataclass

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import pytest
 
-from credwatch.errors import InvalidEvent
+from credwatch.errors import InvalidEvent, UnreadableInput
 from events.normalise import normalise_keys, stable_uuid
 from events.quarantine import QuarantineWriter
 from events.readers import (
@@ -577,7 +577,9 @@ def test_a_truncated_gzip_with_a_damaged_first_line_keeps_the_events_before_the_
     assert "corrupt or truncated" in reasons[-1]
 
 
-def test_rejected_array_elements_carry_the_line_the_document_starts_on(tmp_path: Path) -> None:
+def test_rejected_array_elements_carry_the_line_the_document_starts_on(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "page.json"
     records = [make_event(uuid=f"c-{n}") for n in range(5)] + [{"no": "event"}]
     path.write_text("\n\n" + json.dumps(records, indent=2))
@@ -628,3 +630,32 @@ def test_pretty_printed_documents_one_after_another_are_read(tmp_path: Path) -> 
     (entry,) = report.entries
     assert entry.line == first_line_of_broken
     assert entry.reason.startswith("multi-line JSON document: not JSON")
+
+
+def test_a_file_named_twice_is_read_once(tmp_path) -> None:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    events = folder / "events.jsonl"
+    events.write_bytes(b"{}\n")
+
+    files = list_input_files([events, folder, events])
+
+    assert files == [events]
+
+
+def test_an_unreadable_file_is_named_with_the_reason(tmp_path, monkeypatch) -> None:
+    locked = tmp_path / "locked.jsonl"
+    locked.write_bytes(b"{}\n")
+    opened = Path.open
+
+    def refuse(path: Path, *args: Any, **kwargs: Any):
+        # Tests may run as root, whom file modes do not stop.
+        if path == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return opened(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", refuse)
+    with pytest.raises(
+        UnreadableInput, match=f"cannot read input file {locked}: Permission denied"
+    ):
+        list(read_events([locked], quarantine=None))

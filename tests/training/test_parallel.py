@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import gzip
+import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from unittest.mock import patch
 
 import numpy as np
 import orjson
@@ -11,12 +14,20 @@ import pytest
 
 from events.quarantine import QuarantineWriter
 from events.readers import ReadReport
+from events.shares import Share
 from features.baseline import IdentityBaseline
 from features.deployment import load_deployment_map
 from simulator import simulate
 from tests.builders import build_event
 from training.fit import Learned, fit_learned
-from training.parallel import PARALLEL_FROM_BYTES, learn_from_files, workers_for
+from training.parallel import (
+    MAX_AUTO_WORKERS,
+    PARALLEL_FROM_BYTES,
+    ShareFailed,
+    _run_shares,
+    learn_from_files,
+    workers_for,
+)
 
 
 def _baseline_state(baseline: IdentityBaseline) -> tuple:
@@ -59,6 +70,9 @@ def assert_same_learning(one: Learned, other: Learned) -> None:
     assert (other.first_event, other.last_event) == (one.first_event, one.last_event)
 
 
+RECEIVED = datetime(2026, 4, 1, 12, 30, tzinfo=UTC)
+
+
 def _learn(paths, workers, deployment=None, quarantine_path=None):
     report = ReadReport()
     with (
@@ -70,6 +84,7 @@ def _learn(paths, workers, deployment=None, quarantine_path=None):
             quarantine=writer,
             report=report,
             workers=workers,
+            received_at=RECEIVED,
         )
     return learned, report
 
@@ -86,8 +101,17 @@ class _no_writer:
 def world(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("world")
     simulate(people=14, agents=6, days=3, seed=31, out=out)
+    history_path = out / "history.jsonl"
+    # Events whose source redacted the time: all processes must place them alike.
+    undated = [
+        orjson.loads(line) for line in history_path.read_bytes().splitlines()[:5]
+    ]
     # Records that are not events, to be quarantined once whichever process reads them.
-    with (out / "history.jsonl").open("ab") as history:
+    with history_path.open("ab") as history:
+        for number, event in enumerate(undated):
+            del event["published"]
+            event["uuid"] = f"undated-{number}"
+            history.write(orjson.dumps(event) + b"\n")
         history.write(b"not an event\n")
         history.write(orjson.dumps({"uuid": "x", "actor": {"id": "00uNOBODY"}}) + b"\n")
     return out
@@ -151,3 +175,27 @@ def test_small_inputs_are_learned_in_one_process(tmp_path) -> None:
     assert workers_for([small]) == 1
     assert workers_for([small], configured=3) == 3
     assert PARALLEL_FROM_BYTES > small.stat().st_size
+
+
+def test_a_failed_process_fails_the_training_with_its_reason(tmp_path) -> None:
+    missing = tmp_path / "gone.jsonl"
+    task = ([missing], None, Share(0, 1), tmp_path / "q.jsonl", RECEIVED)
+
+    with pytest.raises(ShareFailed, match="share 1 of 1 failed: FileNotFoundError"):
+        _run_shares([task], on_event=None)
+
+
+def test_only_large_json_lines_inputs_are_split(tmp_path) -> None:
+    lines = tmp_path / "events.jsonl"
+    lines.write_bytes(b'{"eventType": "user.session.start"}\n' * 10)
+    array = tmp_path / "events.json"
+    array.write_bytes(b'[{"eventType": "user.session.start"}]')
+
+    with patch("training.parallel.PARALLEL_FROM_BYTES", 100):
+        assert workers_for([lines]) == min(os.cpu_count() or 1, MAX_AUTO_WORKERS)
+        assert workers_for([lines, array]) == 1
+        packed = tmp_path / "events.jsonl.gz"
+        packed.write_bytes(gzip.compress(lines.read_bytes()))
+        # Counted by the text inside, not the compressed size.
+        assert packed.stat().st_size < 100 <= len(lines.read_bytes())
+        assert workers_for([packed]) == workers_for([lines])
