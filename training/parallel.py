@@ -50,6 +50,8 @@ MAX_AUTO_WORKERS = 4
 PROGRESS_EVERY = 2_000
 
 _GZIP_MAGIC = b"\x1f\x8b"
+# How much of a file's start tells whether it is JSON Lines.
+_SNIFFED_BYTES = 1024 * 1024
 
 Progress = Callable[[int], Any]
 
@@ -76,15 +78,22 @@ def workers_for(paths: Sequence[Path], configured: int = 0) -> int:
 
 
 def _json_lines_file(path: Path) -> bool:
-    """Whether the file's first non-blank line is a JSON object on its own."""
+    """Whether the file's first non-blank line is a JSON object on its own. Only the
+    file's start is read: a line longer than that is no event line."""
     try:
         with _open_text(path) as stream:
-            for line in stream:
-                if line.strip():
-                    return type(orjson.loads(line)) is dict
-    except (OSError, EOFError, orjson.JSONDecodeError):
+            start = stream.read(_SNIFFED_BYTES)
+    except (OSError, EOFError):
         return False
-    return True
+    lines = start.lstrip().split(b"\n", 1)
+    if not lines[0]:
+        return True
+    if len(lines) == 1 and len(start) == _SNIFFED_BYTES:
+        return False
+    try:
+        return type(orjson.loads(lines[0])) is dict
+    except orjson.JSONDecodeError:
+        return False
 
 
 def _text_size(path: Path) -> int:
