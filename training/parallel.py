@@ -14,29 +14,23 @@ from __future__ import annotations
 import gzip
 import logging
 import os
-import queue
-import signal
 import tempfile
-import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from multiprocessing import get_context
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import numpy as np
 import orjson
 
-from credwatch.errors import CredwatchError
 from events.quarantine import QuarantineWriter
 from events.readers import ReadReport, list_input_files, read_lean_events
 from events.shares import Share
 from features.deployment import DeploymentMap
 from features.identity import IdentityResolver
 from training.fit import Learned, LearnedWindow, learn_windows
+from training.processes import Progress, report_progress, run_in_processes
 
 logger = logging.getLogger(__name__)
 
@@ -52,12 +46,6 @@ PROGRESS_EVERY = 2_000
 _GZIP_MAGIC = b"\x1f\x8b"
 # How much of a file's start tells whether it is JSON Lines.
 _SNIFFED_BYTES = 1024 * 1024
-
-Progress = Callable[[int], Any]
-
-
-class ShareFailed(CredwatchError):
-    """A process learning a share of the input failed or was killed."""
 
 
 def workers_for(paths: Sequence[Path], configured: int = 0) -> int:
@@ -143,18 +131,18 @@ def learn_from_files(
         share_quarantines = [
             Path(work) / f"quarantine-{index}.jsonl" for index in range(workers)
         ]
-        results = _run_shares(
-            [
-                (
-                    list(paths),
-                    deployment,
-                    Share(index, workers),
-                    share_quarantines[index],
-                    received_at,
-                )
-                for index in range(workers)
-            ],
-            on_event,
+        tasks = [
+            (
+                list(paths),
+                deployment,
+                Share(index, workers),
+                share_quarantines[index],
+                received_at,
+            )
+            for index in range(workers)
+        ]
+        results = run_in_processes(
+            _learn_share, tasks, what="learning share", on_progress=on_event
         )
         if quarantine is not None:
             quarantine.write_records(_in_reading_order(share_quarantines, paths))
@@ -183,80 +171,6 @@ def learn_from_files(
             events, resolver=IdentityResolver(deployment), received_at=received_at
         )
     return merge_shares(parts)
-
-
-def _run_shares(tasks: list[tuple], on_event: Progress | None) -> list[tuple]:
-    """Run `_learn_share` on each task in a process of its own; their results in
-    task order. Progress goes to `on_event`; a failed share's error is raised here;
-    an interrupted wait (Ctrl-C) stops every share at once."""
-    context = get_context("spawn")
-    progress = context.Value("q", 0)
-    outcomes = context.Queue()
-    processes = [
-        context.Process(target=_share_main, args=(index, task, progress, outcomes))
-        for index, task in enumerate(tasks)
-    ]
-    try:
-        with _termination_stops_shares():
-            for process in processes:
-                process.start()
-            return _collect(processes, outcomes, progress, on_event)
-    finally:
-        for process in processes:
-            if process.is_alive():
-                process.terminate()
-            process.join()
-
-
-@contextmanager
-def _termination_stops_shares() -> Iterator[None]:
-    """While shares run, SIGTERM ends the parent as Ctrl-C does: by an exception, so
-    that the shares are stopped and their files removed, not left behind."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum: int, _frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    before = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, before)
-
-
-def _collect(
-    processes: list[Any], outcomes: Any, progress: Any, on_event: Progress | None
-) -> list[tuple]:
-    results: dict[int, tuple] = {}
-    told = 0
-    while len(results) < len(processes):
-        try:
-            index, failure, result = outcomes.get(timeout=0.25)
-        except queue.Empty:
-            _check_alive(processes, results)
-        else:
-            if failure is not None:
-                raise ShareFailed(
-                    f"learning share {index + 1} of {len(processes)} failed: {failure}"
-                )
-            results[index] = result
-        read = progress.value
-        if on_event is not None and read > told:
-            on_event(read - told)
-            told = read
-    return [results[index] for index in range(len(processes))]
-
-
-def _check_alive(processes: list[Any], results: dict[int, tuple]) -> None:
-    for index, process in enumerate(processes):
-        if index not in results and process.exitcode is not None:
-            # Killed from outside (the kernel's out-of-memory killer, say).
-            raise ShareFailed(
-                f"learning share {index + 1} of {len(processes)} ended with exit "
-                f"code {process.exitcode} before finishing"
-            )
 
 
 def merge_shares(parts: Sequence[Learned]) -> Learned:
@@ -324,34 +238,7 @@ def _split_identities(parts: Sequence[Learned]) -> set[str]:
     return split
 
 
-# The worker's side. Module-level so that spawned processes can import them.
-
-_progress: Any = None
-
-
-def _share_main(index: int, task: tuple, progress: Any, outcomes: Any) -> None:
-    global _progress
-    _progress = progress
-    _leave_with_parent()
-    try:
-        result = _learn_share(*task)
-    except BaseException as exc:  # noqa: BLE001 - reported to the parent
-        outcomes.put((index, f"{type(exc).__name__}: {exc}", None))
-        return
-    outcomes.put((index, None, result))
-
-
-def _leave_with_parent() -> None:
-    """End this process when the parent is gone (killed, say): nothing would read
-    its result, and it would hold its memory until it finished."""
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+# The worker's side. Module-level so that spawned processes can import it.
 
 
 def _learn_share(
@@ -385,16 +272,10 @@ def _counted_in_batches(events):
     for event in events:
         pending += 1
         if pending == PROGRESS_EVERY:
-            _add_progress(pending)
+            report_progress(pending)
             pending = 0
         yield event
-    _add_progress(pending)
-
-
-def _add_progress(count: int) -> None:
-    if _progress is not None and count:
-        with _progress.get_lock():
-            _progress.value += count
+    report_progress(pending)
 
 
 @dataclass

@@ -23,11 +23,11 @@ from training.fit import Learned, fit_learned
 from training.parallel import (
     MAX_AUTO_WORKERS,
     PARALLEL_FROM_BYTES,
-    ShareFailed,
-    _run_shares,
+    _learn_share,
     learn_from_files,
     workers_for,
 )
+from training.processes import ProcessFailed, run_in_processes
 
 
 def _baseline_state(baseline: IdentityBaseline) -> tuple:
@@ -181,8 +181,8 @@ def test_a_failed_process_fails_the_training_with_its_reason(tmp_path) -> None:
     missing = tmp_path / "gone.jsonl"
     task = ([missing], None, Share(0, 1), tmp_path / "q.jsonl", RECEIVED)
 
-    with pytest.raises(ShareFailed, match="share 1 of 1 failed: FileNotFoundError"):
-        _run_shares([task], on_event=None)
+    with pytest.raises(ProcessFailed, match="share 1 of 1 failed: FileNotFoundError"):
+        run_in_processes(_learn_share, [task], what="learning share")
 
 
 def test_only_large_json_lines_inputs_are_split(tmp_path) -> None:
