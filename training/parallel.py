@@ -147,19 +147,14 @@ def learn_from_files(
         if quarantine is not None:
             quarantine.write_records(_in_reading_order(share_quarantines, paths))
 
-    first_report = results[0][1]
-    report.files_read += first_report.files_read
-    report.files_skipped += first_report.files_skipped
-    for _packed, share_report in results:
-        report.add_share(share_report)
-    place = _reading_place(paths)
-    report.entries.sort(key=lambda entry: place(entry.source, entry.line))
+    _add_share_reports(report, [share_report for _, share_report in results], paths)
 
     parts = [_unpack(packed) for packed, _report in results]
     split = _split_identities(parts)
     if split:
-        # Only input that spells an actor two ways (see events.shares) gets here.
-        # The shares' reading was booked once; only the learning is done again.
+        # Only a line holding events of other actors than the one it names gets
+        # here (see events.shares). The reading was booked once; only the learning
+        # is done again.
         logger.warning(
             "%d identities were split between processes (e.g. %s); learning again "
             "in one process",
@@ -201,6 +196,18 @@ def merge_shares(parts: Sequence[Learned]) -> Learned:
         first_event=min(firsts, default=None),
         last_event=max(lasts, default=None),
     )
+
+
+def _add_share_reports(
+    report: ReadReport, shares: list[ReadReport], paths: Sequence[Path]
+) -> None:
+    """Book the shares' reading in `report` as one reader would have booked it."""
+    report.files_read += shares[0].files_read
+    report.files_skipped += shares[0].files_skipped
+    for share_report in shares:
+        report.add_share(share_report)
+    place = _reading_place(paths)
+    report.entries.sort(key=lambda entry: place(entry.source, entry.line))
 
 
 def _in_reading_order(
