@@ -72,6 +72,17 @@ def stream_events(
         yield event
 
 
+def _nothing_learned(paths: Sequence[Path], read: ReadReport, quarantine: Path) -> str:
+    message = (
+        f"no Okta event in {', '.join(map(str, paths))} names an actor; "
+        f"nothing to train on ({read.events} events read"
+    )
+    if read.quarantined:
+        # When everything was rejected, the reasons are the answer.
+        message += f", {read.quarantined} records quarantined in {quarantine}"
+    return message + ")"
+
+
 def train(
     paths: Sequence[Path],
     *,
@@ -96,10 +107,7 @@ def train(
         try:
             detector, frame, fit = fit_learned(learned)
         except NoTrainingData:
-            raise NoTrainingData(
-                f"no Okta event in {', '.join(map(str, paths))} names an actor; "
-                "nothing to train on"
-            ) from None
+            raise NoTrainingData(_nothing_learned(paths, read, quarantine.path)) from None
     registered = register_detector(
         detector,
         settings=settings,

@@ -12,10 +12,15 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from credwatch.errors import CredwatchError
 from credwatch.secret_files import SecretFileSource
+
+
+class SettingsError(CredwatchError):
+    """A `CREDWATCH_*` variable whose value cannot be used."""
 
 
 def _is_loopback_url(url: str) -> bool:
@@ -208,4 +213,30 @@ class Settings(BaseSettings):
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """The process-wide settings, read from the environment on first use."""
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsError(describe_settings_error(exc)) from None
+
+
+def describe_settings_error(exc: ValidationError) -> str:
+    """One line per bad variable, named as the user set it.
+
+    The value given is repeated to help find the typo, except for secrets.
+    """
+    lines = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        variable = f"CREDWATCH_{field.upper()}"
+        if field in _SECRET_FIELDS:
+            lines.append(f"{variable}: {error['msg']}")
+        else:
+            lines.append(f"{variable}={error.get('input')!r}: {error['msg']}")
+    return "; ".join(lines)
+
+
+_SECRET_FIELDS = frozenset(
+    name
+    for name, info in Settings.model_fields.items()
+    if "SecretStr" in str(info.annotation)
+)

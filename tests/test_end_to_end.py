@@ -103,3 +103,35 @@ def test_score_without_a_model_says_to_train(tmp_path):
 
     assert result.returncode != 0
     assert "credwatch train" in result.stderr
+
+
+def test_a_bad_setting_is_named_in_one_line(tmp_path):
+    events = tmp_path / "e.jsonl"
+    events.write_text("{}\n")
+
+    env = {
+        **os.environ,
+        "CREDWATCH_HOME": str(tmp_path / "home"),
+        "COLUMNS": "200",
+        "CREDWATCH_TRAIN_WORKERS": "many",
+    }
+    train = [*CLI, "train", str(events)]
+    result = subprocess.run(train, env=env, capture_output=True, text=True, timeout=60)
+
+    assert result.returncode != 0
+    assert "CREDWATCH_TRAIN_WORKERS='many'" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_training_on_nothing_but_rejects_points_at_the_quarantine(tmp_path):
+    events = tmp_path / "e.jsonl"
+    events.write_text("not json\nnor this\n")
+
+    result = run(tmp_path / "home", "train", str(events), check=False)
+
+    said = " ".join(result.stderr.split())  # the console wraps long lines
+    assert result.returncode != 0
+    assert "(0 events read, 2 records quarantined in" in said
+    assert str(tmp_path / "home" / "quarantine") in said.replace(" ", "")
+    assert "Traceback" not in result.stderr

@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -127,7 +128,7 @@ def learn_from_files(
             received_at=received_at,
         )
 
-    with tempfile.TemporaryDirectory(prefix="credwatch-shares-") as work:
+    with _shares_folder() as work:
         share_quarantines = [
             Path(work) / f"quarantine-{index}.jsonl" for index in range(workers)
         ]
@@ -196,6 +197,36 @@ def merge_shares(parts: Sequence[Learned]) -> Learned:
         first_event=min(firsts, default=None),
         last_event=max(lasts, default=None),
     )
+
+
+SHARES_PREFIX = "credwatch-shares-"
+
+
+def _shares_folder() -> tempfile.TemporaryDirectory[str]:
+    """A scratch folder for the shares' rejects, named by this process's id.
+
+    A run killed outright (SIGKILL, power loss) cannot remove its folder; the next
+    run removes those whose process is gone, so they do not pile up.
+    """
+    _remove_abandoned_shares(Path(tempfile.gettempdir()))
+    return tempfile.TemporaryDirectory(prefix=f"{SHARES_PREFIX}{os.getpid()}-")
+
+
+def _remove_abandoned_shares(folder: Path) -> None:
+    for candidate in folder.glob(f"{SHARES_PREFIX}*-*"):
+        owner = candidate.name.removeprefix(SHARES_PREFIX).split("-", 1)[0]
+        if owner.isdigit() and not _process_alive(int(owner)):
+            shutil.rmtree(candidate, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process: alive, and not ours to clean
+    return True
 
 
 def _add_share_reports(

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import gzip
 import os
+import subprocess
+import sys
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from unittest.mock import patch
@@ -199,3 +202,28 @@ def test_only_large_json_lines_inputs_are_split(tmp_path) -> None:
         # Counted by the text inside, not the compressed size.
         assert packed.stat().st_size < 100 <= len(lines.read_bytes())
         assert workers_for([packed]) == workers_for([lines])
+
+
+def test_a_killed_runs_scratch_folder_is_removed_by_the_next(
+    tmp_path, monkeypatch
+) -> None:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    dead_pid = finished.pid
+    abandoned = scratch / f"credwatch-shares-{dead_pid}-abc"
+    (abandoned / "quarantine-0.jsonl").parent.mkdir()
+    (abandoned / "quarantine-0.jsonl").write_bytes(b"{}\n")
+    running = scratch / f"credwatch-shares-{os.getpid()}-def"
+    running.mkdir()
+    path = tmp_path / "events.jsonl"
+    event = build_event(actor_id="00uA").model_dump(mode="json")
+    path.write_bytes(orjson.dumps(event) + b"\n")
+
+    _learn([path], 2)
+
+    assert not abandoned.exists()
+    assert running.exists()
+    assert [p.name for p in scratch.iterdir()] == [running.name]
