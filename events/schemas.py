@@ -124,10 +124,10 @@ class SecurityContext(_Part):
     @field_validator("asNumber", mode="before")
     @classmethod
     def _as_number(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            digits = value.upper().removeprefix("AS").strip()
-            return int(digits) if digits.isdigit() else None
-        return value
+        # Enrichment, not the event's substance: a value that is no AS number
+        # reads as unknown (and is filled from the offline database) rather than
+        # costing the whole event.
+        return _as_number_or_none(value)
 
     @field_validator("isProxy", mode="before")
     @classmethod
@@ -485,4 +485,22 @@ def _bool_or_none(value: Any) -> bool | None:
         return True
     if text in {"false", "0", "no", "", "null"}:
         return False
+    return None
+
+
+# AS numbers are 32-bit (RFC 6793).
+_LARGEST_AS_NUMBER = 2**32 - 1
+
+
+def _as_number_or_none(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        digits = value.strip().upper().removeprefix("AS").strip()
+        plausible = len(digits) <= 10 and digits.isascii() and digits.isdigit()
+        value = int(digits) if plausible else None
+    elif isinstance(value, float):
+        value = int(value) if value.is_integer() else None
+    if isinstance(value, int) and 0 <= value <= _LARGEST_AS_NUMBER:
+        return value
     return None

@@ -154,6 +154,25 @@ def test_an_as_number_outside_the_as_space_is_left_to_full_validation() -> None:
     assert isinstance(parse_lean_event(value), LogEvent)
 
 
+@pytest.mark.parametrize(
+    "written",
+    [True, 15169.5, -1, 2**32, "AS" + "9" * 23, "AS" + "9" * 5000, "AS١٥١٦٩", [15169]],
+)
+def test_an_as_number_that_is_none_reads_as_unknown_and_keeps_the_event(
+    written,
+) -> None:
+    event = parse_lean_event(document(securityContext={"asNumber": written}))
+
+    assert event.asn is None
+
+
+@pytest.mark.parametrize("written", [15169, 15169.0, "AS15169", " as15169 "])
+def test_an_as_number_is_read_in_the_forms_sources_write(written) -> None:
+    event = parse_lean_event(document(securityContext={"asNumber": written}))
+
+    assert event.asn == 15169
+
+
 def test_a_line_that_is_not_utf8_is_quarantined_even_in_an_unread_field(
     tmp_path,
 ) -> None:
