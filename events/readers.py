@@ -472,18 +472,29 @@ class _SourceReader:
             return
         lead = first.lstrip()[:1]
 
+        held: list[bytes] = []
+        damage: Exception | None = None
         if lead == b"{":
             try:
                 value = orjson.loads(first)
             except orjson.JSONDecodeError:
-                pass
+                held, damage = _next_line(stream)
+                if damage is None and _one_object(held[-1:]):
+                    # JSON Lines whose first line is damaged: read on line by line
+                    # rather than hold the whole file as one document.
+                    lines = itertools.chain([first], held, stream)
+                    yield from self._json_lines(lines, line_no)
+                    return
             else:
                 yield from self._first_line(value, line_no, first)
                 yield from self._json_lines(stream, line_no + 1)
                 return
         if lead in (b"{", b"["):
             # A value spread over several lines: a pretty-printed object or array.
-            content, damage = _read_rest(first, stream)
+            if damage is None:
+                rest, damage = _read_rest(stream)
+                held.append(rest)
+            content = first + b"".join(held)
             yield from self._document(content, first, line_no)
             if damage is not None:
                 raise damage
@@ -692,16 +703,41 @@ def _wide_encoding(magic: bytes) -> str | None:
     return None
 
 
-def _read_rest(first: bytes, stream: BinaryIO) -> tuple[bytes, Exception | None]:
-    """The first line and the rest of the stream, as far as it reads, and the damage
-    that stopped it (a truncated gzip), so that what came before is not lost."""
-    chunks = [first]
+def _read_rest(stream: BinaryIO) -> tuple[bytes, Exception | None]:
+    """The rest of the stream, as far as it reads, and the damage that stopped it
+    (a truncated gzip), so that what came before is not lost."""
+    chunks = []
     try:
         for line in stream:
             chunks.append(line)
     except _STREAM_ERRORS as exc:
         return b"".join(chunks), exc
     return b"".join(chunks), None
+
+
+def _next_line(stream: BinaryIO) -> tuple[list[bytes], Exception | None]:
+    """The lines up to and including the next one that is not blank, and the damage
+    that stopped the reading, if any."""
+    lines = []
+    try:
+        for line in stream:
+            lines.append(line)
+            if not line.isspace():
+                break
+    except _STREAM_ERRORS as exc:
+        return lines, exc
+    return lines, None
+
+
+def _one_object(lines: list[bytes]) -> bool:
+    """Whether the line holds a whole JSON object, as a line of JSON Lines does (a
+    line inside a pretty-printed document seldom does)."""
+    if not lines or lines[0].lstrip()[:1] != b"{":
+        return False
+    try:
+        return type(orjson.loads(lines[0])) is dict
+    except orjson.JSONDecodeError:
+        return False
 
 
 def _not_json_reason(raw: bytes, exc: orjson.JSONDecodeError) -> str:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 
 _OKTA_MAP_PAIR = re.compile(r"([^{},=]+?)=([^{},]*)")
 _FRACTION = re.compile(r"\.(\d+)")

@@ -577,6 +577,36 @@ def test_a_truncated_gzip_with_a_damaged_first_line_keeps_the_events_before_the_
     assert "corrupt or truncated" in reasons[-1]
 
 
+def test_a_damaged_first_line_does_not_hold_the_whole_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "events.jsonl"
+    events = [make_event(uuid=f"evt-{n}") for n in range(5)]
+    path.write_bytes(b'{"eventType": oops\n\n' + jsonl(*events))
+
+    def whole_file(_stream):
+        raise AssertionError("the reader held the whole file as one document")
+
+    monkeypatch.setattr("events.readers._read_rest", whole_file)
+    read, report = read_file(path)
+
+    assert [e.uuid for e in read] == [f"evt-{n}" for n in range(5)]
+    assert [(e.line, e.reason[:9]) for e in report.entries] == [(1, "not JSON:")]
+
+
+def test_a_pretty_object_whose_first_line_holds_a_key_is_one_document(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "event.json"
+    text = json.dumps(make_event(uuid="p-1"), indent=2)
+    path.write_text(text.replace("{\n  ", "{", 1))
+
+    read, report = read_file(path)
+
+    assert [e.uuid for e in read] == ["p-1"]
+    assert report.entries == []
+
+
 def test_rejected_array_elements_carry_the_line_the_document_starts_on(
     tmp_path: Path,
 ) -> None:
