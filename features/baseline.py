@@ -5,17 +5,36 @@ countries, devices, client families and API endpoints it used, when in the week 
 acts and how busy its hours are. It is learned online as events stream past, so
 training and scoring share it: training leaves each identity's baseline behind in
 the model, and scoring continues from there.
+
+Old habits fade. A value unused for its lookback is forgotten, so its return counts
+as new: 30 days for addresses, devices and client families, 90 for networks and
+countries, 180 for API endpoints (the lookbacks UEBA products give the same
+entities). The week profile, the usual rate and the busiest hour lose half their
+weight every 30 days, so recent months count most. Time here is the identity's own
+event time, so replaying old exports fades them as living through them would.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 # An identity needs this much history before novelty means anything: a new
 # identity is not an anomaly by itself.
 MATURE_EVENTS = 20
 MATURE_HOURS = 12
+
+# Days an unused value stays remembered, per memory of the baseline.
+LOOKBACK_DAYS = {
+    "ips": 30,
+    "devices": 30,
+    "ua_families": 30,
+    "networks": 90,
+    "countries": 90,
+    "endpoints": 180,
+}
+HABIT_HALF_LIFE_DAYS = 30
 
 
 class BoundedCounter:
@@ -30,12 +49,14 @@ class BoundedCounter:
     # counted. Counts start at 1 and only grow, so while it is not empty its first
     # value is the one to forget: a full counter of addresses evicts on nearly
     # every new address, and scanning all counts each time was the costly part.
-    __slots__ = ("capacity", "counts", "seen_once")
+    __slots__ = ("capacity", "counts", "seen_once", "last_day")
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self.counts: dict[str, int] = {}
         self.seen_once: dict[str, None] = {}
+        # The day (proleptic ordinal) each value was last counted.
+        self.last_day: dict[str, int] = {}
 
     def __contains__(self, value: object) -> bool:
         return value in self.counts
@@ -43,9 +64,10 @@ class BoundedCounter:
     def __len__(self) -> int:
         return len(self.counts)
 
-    def add(self, value: str | None) -> None:
+    def add(self, value: str | None, day: int) -> None:
         if value is None:
             return
+        self.last_day[value] = day
         counts = self.counts
         count = counts.get(value)
         if count is not None:
@@ -54,26 +76,41 @@ class BoundedCounter:
             counts[value] = count + 1
             return
         if len(counts) >= self.capacity:
-            least = self._least_used()
-            del counts[least]
-            self.seen_once.pop(least, None)
+            self._forget(self._least_used())
         counts[value] = 1
         self.seen_once[value] = None
+
+    def forget_before(self, day: int) -> None:
+        """Forget the values last counted before `day`."""
+        stale = [value for value, last in self.last_day.items() if last < day]
+        for value in stale:
+            self._forget(value)
+
+    def _forget(self, value: str) -> None:
+        del self.counts[value]
+        self.seen_once.pop(value, None)
+        self.last_day.pop(value, None)
 
     def _least_used(self) -> str:
         if self.seen_once:
             return next(iter(self.seen_once))
         return min(self.counts, key=self.counts.__getitem__)
 
-    # Pickles (stored models) keep only capacity and counts, as before `seen_once`
-    # existed, so models stored earlier load and `seen_once` is rebuilt from counts.
+    # Pickles (stored models) keep capacity, counts and last days but not
+    # `seen_once`, which is rebuilt from counts. Models stored before last days were
+    # kept load without them; their baseline dates the values (IdentityBaseline).
     def __getstate__(self) -> tuple[None, dict[str, object]]:
-        return None, {"capacity": self.capacity, "counts": self.counts}
+        return None, {
+            "capacity": self.capacity,
+            "counts": self.counts,
+            "last_day": self.last_day,
+        }
 
     def __setstate__(self, state: tuple[None, dict[str, object]]) -> None:
         _, slots = state
         self.capacity = slots["capacity"]  # type: ignore[assignment]
         self.counts = slots["counts"]  # type: ignore[assignment]
+        self.last_day = slots.get("last_day", {})  # type: ignore[assignment]
         self.seen_once = {
             value: None for value, count in self.counts.items() if count == 1
         }
@@ -81,6 +118,7 @@ class BoundedCounter:
 
 @dataclass(slots=True)
 class IdentityBaseline:
+    # Lifetime totals: maturity never fades, a known identity stays known.
     events: int = 0
     first_seen: datetime | None = None
     last_seen: datetime | None = None
@@ -93,6 +131,15 @@ class IdentityBaseline:
     ua_families: BoundedCounter = field(default_factory=lambda: BoundedCounter(32))
     endpoints: BoundedCounter = field(default_factory=lambda: BoundedCounter(256))
     hours_of_week: list[int] = field(default_factory=lambda: [0] * 168)
+    # The fading habits: events in the week profile, and the events and active
+    # hours behind the usual rate, each halved with the profile.
+    week_events: int = 0
+    rate_events: float = 0.0
+    rate_hours: float = 0.0
+    # The latest day (proleptic ordinal) of the identity's time seen so far, and the
+    # day the habits were last halved.
+    today: int = 0
+    halved_on: int = 0
 
     @property
     def mature(self) -> bool:
@@ -100,13 +147,14 @@ class IdentityBaseline:
 
     @property
     def mean_hourly_events(self) -> float:
-        return self.events / self.active_hours if self.active_hours else 0.0
+        return self.rate_events / self.rate_hours if self.rate_hours else 0.0
 
     def hour_share(self, moment: datetime) -> float:
         """Share of this identity's events that fell in the same hour of the week."""
-        if not self.events:
+        if not self.week_events:
             return 0.0
-        return self.hours_of_week[moment.weekday() * 24 + moment.hour] / self.events
+        hour_of_week = moment.weekday() * 24 + moment.hour
+        return self.hours_of_week[hour_of_week] / self.week_events
 
     def learn(
         self,
@@ -119,18 +167,70 @@ class IdentityBaseline:
         ua_family: str | None,
         endpoint: str | None,
     ) -> None:
+        day = moment.toordinal()
+        if day > self.today:
+            self._new_day(day)
+        # A late event does not date its values before the newest day seen: they
+        # were in use then, or near enough for a lookback counted in weeks.
+        day = self.today
+
         self.events += 1
         if self.first_seen is None:
             self.first_seen = moment
         self.last_seen = moment
-        self.networks.add(network)
-        self.ips.add(ip)
-        self.countries.add(country)
-        self.devices.add(device)
-        self.ua_families.add(ua_family)
-        self.endpoints.add(endpoint)
+        self.networks.add(network, day)
+        self.ips.add(ip, day)
+        self.countries.add(country, day)
+        self.devices.add(device, day)
+        self.ua_families.add(ua_family, day)
+        self.endpoints.add(endpoint, day)
         self.hours_of_week[moment.weekday() * 24 + moment.hour] += 1
+        self.week_events += 1
+        self.rate_events += 1
 
     def close_hour(self, events_in_hour: int) -> None:
         self.active_hours += 1
+        self.rate_hours += 1
         self.busiest_hour = max(self.busiest_hour, events_in_hour)
+
+    def _new_day(self, day: int) -> None:
+        """Fade what has gone unused; runs at most once a day of the identity's time."""
+        first_day = not self.today
+        self.today = day
+        for memory, lookback in LOOKBACK_DAYS.items():
+            counter: BoundedCounter = getattr(self, memory)
+            counter.forget_before(day - lookback)
+
+        if first_day:
+            self.halved_on = day
+            return
+        while day - self.halved_on >= HABIT_HALF_LIFE_DAYS:
+            self._halve_habits()
+            self.halved_on += HABIT_HALF_LIFE_DAYS
+
+    def _halve_habits(self) -> None:
+        self.hours_of_week = [count >> 1 for count in self.hours_of_week]
+        self.week_events = sum(self.hours_of_week)
+        self.rate_events /= 2
+        self.rate_hours /= 2
+        self.busiest_hour >>= 1
+
+    def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
+        _, slots = state
+        for name, value in slots.items():
+            setattr(self, name, value)
+        if "today" not in slots:
+            self._date_a_baseline_stored_without_days()
+
+    def _date_a_baseline_stored_without_days(self) -> None:
+        # Stored before habits faded: every value counts as used on the last day
+        # seen, and the habits start fading from there.
+        self.today = self.last_seen.toordinal() if self.last_seen else 0
+        self.halved_on = self.today
+        self.week_events = sum(self.hours_of_week)
+        self.rate_events = float(self.events)
+        self.rate_hours = float(self.active_hours)
+        for memory in LOOKBACK_DAYS:
+            counter: BoundedCounter = getattr(self, memory)
+            for value in counter.counts:
+                counter.last_day.setdefault(value, self.today)

@@ -265,7 +265,7 @@ def api_rate_spike(obs: Observation):
         return None
     return None, (
         f"{obs.window_events} events this hour against a usual "
-        f"{obs.usual_hourly_events:.0f} (busiest hour so far {obs.busiest_hour})"
+        f"{obs.usual_hourly_events:.0f} (busiest recent hour {obs.busiest_hour})"
     ), (facts.uuid,)
 
 

@@ -28,6 +28,7 @@ from training.windows import WindowLabel, WindowRecord
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)
 F = len(FEATURE_NAMES)
+TODAY = T0.toordinal()
 
 
 def test_the_gradient_is_exact():
@@ -172,12 +173,12 @@ def test_detector_tempers_only_hits_on_familiar_ground():
     # learned an hour ago) is not familiar ground yet.
     baseline = IdentityBaseline()
     for _ in range(5):
-        baseline.networks.add("AS16509")
-        baseline.ua_families.add("python-requests")
+        baseline.networks.add("AS16509", TODAY)
+        baseline.ua_families.add("python-requests", TODAY)
     assert detector.temper(Seen(), [hit], baseline) == [hit]
     for _ in range(FAMILIAR_EVENTS):
-        baseline.networks.add("AS16509")
-        baseline.ua_families.add("python-requests")
+        baseline.networks.add("AS16509", TODAY)
+        baseline.ua_families.add("python-requests", TODAY)
     assert [h.severity for h in detector.temper(Seen(), [hit], baseline)] == ["low"]
 
 
