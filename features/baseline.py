@@ -35,6 +35,8 @@ LOOKBACK_DAYS = {
     "endpoints": 180,
 }
 HABIT_HALF_LIFE_DAYS = 30
+# Hours a level of concurrency must be seen in before it is usual.
+HABIT_HOURS = 6
 
 
 class BoundedCounter:
@@ -124,6 +126,8 @@ class IdentityBaseline:
     last_seen: datetime | None = None
     active_hours: int = 0
     busiest_hour: int = 0
+    # Active hours by the most networks in use within ten minutes (0 to 4 or more).
+    hours_by_concurrency: list[int] = field(default_factory=lambda: [0] * 5)
     networks: BoundedCounter = field(default_factory=lambda: BoundedCounter(64))
     ips: BoundedCounter = field(default_factory=lambda: BoundedCounter(256))
     countries: BoundedCounter = field(default_factory=lambda: BoundedCounter(32))
@@ -148,6 +152,17 @@ class IdentityBaseline:
     @property
     def mean_hourly_events(self) -> float:
         return self.rate_events / self.rate_hours if self.rate_hours else 0.0
+
+    @property
+    def usual_concurrency(self) -> int:
+        """The most networks in use at once in several hours, not in one: an attack's
+        first hours do not make its concurrency a habit."""
+        at_least = 0
+        for networks in range(len(self.hours_by_concurrency) - 1, 0, -1):
+            at_least += self.hours_by_concurrency[networks]
+            if at_least >= HABIT_HOURS:
+                return networks
+        return 0
 
     def hour_share(self, moment: datetime) -> float:
         """Share of this identity's events that fell in the same hour of the week."""
@@ -188,10 +203,11 @@ class IdentityBaseline:
         self.week_events += 1
         self.rate_events += 1
 
-    def close_hour(self, events_in_hour: int) -> None:
+    def close_hour(self, events_in_hour: int, concurrency: int = 0) -> None:
         self.active_hours += 1
         self.rate_hours += 1
         self.busiest_hour = max(self.busiest_hour, events_in_hour)
+        self.hours_by_concurrency[min(concurrency, 4)] += 1
 
     def _new_day(self, day: int) -> None:
         """Fade what has gone unused; runs at most once a day of the identity's time."""
@@ -214,10 +230,12 @@ class IdentityBaseline:
         self.rate_events /= 2
         self.rate_hours /= 2
         self.busiest_hour >>= 1
+        self.hours_by_concurrency = [hours >> 1 for hours in self.hours_by_concurrency]
 
     def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
         _, slots = state
-        for name, value in slots.items():
+        # A baseline stored by an earlier version lacks the fields added since.
+        for name, value in {**_fresh_state(), **slots}.items():
             setattr(self, name, value)
         if "today" not in slots:
             self._date_a_baseline_stored_without_days()
@@ -234,3 +252,8 @@ class IdentityBaseline:
             counter: BoundedCounter = getattr(self, memory)
             for value in counter.counts:
                 counter.last_day.setdefault(value, self.today)
+
+
+def _fresh_state() -> dict[str, Any]:
+    fresh = IdentityBaseline()
+    return {name: getattr(fresh, name) for name in IdentityBaseline.__slots__}

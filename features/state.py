@@ -136,6 +136,7 @@ class Observation:
     token_birth: TokenBirth | None
     usual_hourly_events: float
     busiest_hour: int
+    usual_concurrency: int
     vector: np.ndarray = field(repr=False)
     window: Window = field(repr=False)
 
@@ -294,6 +295,7 @@ class IdentityState:
             token_birth=token_birth,
             usual_hourly_events=usual,
             busiest_hour=baseline.busiest_hour if mature else 0,
+            usual_concurrency=baseline.usual_concurrency if mature else 0,
             vector=window.vector(usual),
             window=window,
         )
@@ -303,7 +305,7 @@ class IdentityState:
         """Close the open window (end of input); its hour counts towards the baseline."""
         closed = self.window
         if closed is not None:
-            self.baseline.close_hour(closed.events)
+            self.baseline.close_hour(closed.events, closed.max_concurrent)
             self.window = None
         return closed
 

@@ -86,6 +86,11 @@ def concurrent_networks(obs: Observation):
     ]
     if not others:
         return None
+    # An agent that habitually works from several networks at once (replicas in
+    # regions its map does not declare) is not judged on the networks it knows.
+    at_once = len({facts.network, *(item.network for item in others)})
+    if not obs.new_network and at_once <= obs.usual_concurrency:
+        return None
     other = others[-1]
     minutes = (facts.time - other.time).total_seconds() / 60
     credential = "token" if identity.kind == AI_AGENT else "credential"
@@ -93,6 +98,9 @@ def concurrent_networks(obs: Observation):
         f"{credential} used from {_where(facts)} and {_where(other)} "
         f"within {max(minutes, 0):.0f} minutes"
     )
+    usual = obs.usual_concurrency
+    if usual > 1:
+        reason += f" ({at_once} networks at once; usually at most {usual})"
     return None, reason, (other.uuid, facts.uuid)
 
 

@@ -10,6 +10,7 @@ from builders import build_event
 
 from features.baseline import (
     HABIT_HALF_LIFE_DAYS,
+    HABIT_HOURS,
     LOOKBACK_DAYS,
     MATURE_EVENTS,
     MATURE_HOURS,
@@ -101,6 +102,22 @@ def test_the_usual_rate_follows_recent_months() -> None:
     assert 2 < baseline.mean_hourly_events < 6
 
 
+def test_usual_concurrency_takes_several_hours_and_fades() -> None:
+    baseline = IdentityBaseline()
+    for _ in range(HABIT_HOURS - 1):
+        baseline.close_hour(10, concurrency=2)
+    baseline.close_hour(10, concurrency=3)
+    assert baseline.usual_concurrency == 2
+
+    baseline.close_hour(10, concurrency=1)
+    baseline.close_hour(10, concurrency=3)
+    assert baseline.usual_concurrency == 2
+
+    learn(baseline, DAY_ONE)
+    learn(baseline, DAY_ONE + timedelta(days=HABIT_HALF_LIFE_DAYS))
+    assert baseline.usual_concurrency == 0
+
+
 def test_halving_keeps_the_shape_of_the_week() -> None:
     baseline = IdentityBaseline()
     busy_days(baseline, 0, HABIT_HALF_LIFE_DAYS - 1)
@@ -157,6 +174,7 @@ def test_a_baseline_stored_before_fading_existed_loads_and_fades() -> None:
     busy_days(baseline, 0, 9)
     _, slots = baseline.__reduce_ex__(2)[2]
     added_with_fading = {
+        "hours_by_concurrency",
         "week_events",
         "rate_events",
         "rate_hours",

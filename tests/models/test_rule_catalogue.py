@@ -22,7 +22,9 @@ AGENT_MAP = {
             "countries": ["US"],
             "schedule": {"days": "mon-fri", "hours_utc": "06-20"},
             "api_endpoints": ["/api/v1/users*"],
-        }
+        },
+        # Replicas in two clouds, neither declared.
+        {"name": "sync-bot", "match": {"api_token_ids": ["00TSYNC"]}},
     ],
     "known_networks": [{"name": "corp-vpn", "cidrs": ["198.51.100.0/24"], "asns": [64500]}],
     "shared_access_expected": {"actor_ids": ["00uSHARED"]},
@@ -54,6 +56,21 @@ def agent_history(days=2):
     return events
 
 
+def two_cloud_agent_history(days=2):
+    """An agent whose replicas in two clouds work side by side every hour."""
+    events = []
+    for day in range(days):
+        for hour in range(24):
+            for minute, ip, asn in ((0, "35.1.1.1", 15169), (2, "52.1.1.1", 16509)):
+                at = timedelta(days=day - days, hours=hour - 9, minutes=minute)
+                events.append(sync_event(at=at, ip=ip, asn=asn))
+    return events
+
+
+def sync_event(**overrides):
+    return agent_event(**{"actor_id": "00uSYNC", "token_id": "00TSYNC", **overrides})
+
+
 def agent_event(**overrides):
     values = dict(
         actor_id="00uAGENT", token_id="00TTOKEN", ip="34.82.1.10", asn=15169,
@@ -64,9 +81,12 @@ def agent_event(**overrides):
     return build_event(**values)
 
 
-def rule_hits(events, deployment=AGENT_MAP):
-    """Every hit of every rule over the events, the first of each rule kept."""
+def rule_hits(events, deployment=AGENT_MAP, history=()):
+    """Every hit of every rule over the events, the first of each rule kept; the
+    history is learned first and not judged."""
     stream = FeatureStream(IdentityResolver(parse_deployment_map(deployment)))
+    for event in history:
+        stream.push(event)
     hits = {}
     for event in events:
         observation, _ = stream.push(event)
@@ -91,6 +111,13 @@ EXAMPLES = {
          True),
         ("agent across two declared regions", lambda: agent_history() + [
             agent_event(), agent_event(at=timedelta(minutes=3), ip="34.82.200.1")], False),
+        ("agent on the two clouds it always uses side by side", lambda: (two_cloud_agent_history(), [
+            sync_event(ip="35.1.1.1", asn=15169),
+            sync_event(at=timedelta(minutes=3), ip="52.1.1.1", asn=16509)]), False),
+        ("agent on its two clouds and a third network at once", lambda: (two_cloud_agent_history(), [
+            sync_event(ip="35.1.1.1", asn=15169),
+            sync_event(at=timedelta(minutes=1), ip="52.1.1.1", asn=16509),
+            sync_event(at=timedelta(minutes=3), ip="45.9.1.2", asn=9009)]), True),
         ("person on a new network while on the office one",
          lambda: person_history() + [build_event(), build_event(at=timedelta(minutes=4), ip="45.9.1.2", asn=9009, session="102S9")],
          True),
@@ -203,7 +230,10 @@ def test_every_rule_has_examples_both_ways():
 
 @pytest.mark.parametrize(("rule_id", "build", "fires"), CASES)
 def test_rule_examples(rule_id, build, fires):
-    hits = rule_hits(build())
+    # An example is its events, or a history it learns first and the events judged.
+    built = build()
+    history, events = built if isinstance(built, tuple) else ((), built)
+    hits = rule_hits(events, history=history)
 
     assert (rule_id in hits) is fires
     if fires:
