@@ -9,9 +9,10 @@ the model, and scoring continues from there.
 Old habits fade. A value unused for its lookback is forgotten, so its return counts
 as new: 30 days for addresses, devices and client families, 90 for networks and
 countries, 180 for API endpoints (the lookbacks UEBA products give the same
-entities). The week profile, the usual rate and the busiest hour lose half their
-weight every 30 days, so recent months count most. Time here is the identity's own
-event time, so replaying old exports fades them as living through them would.
+entities). The week profile, the usual rate, the busiest hour and the usual
+concurrency lose half their weight every 30 days, so recent months count most. Time
+here is the identity's own event time, so replaying old exports fades them as
+living through them would.
 """
 
 from __future__ import annotations
@@ -125,21 +126,22 @@ class IdentityBaseline:
     first_seen: datetime | None = None
     last_seen: datetime | None = None
     active_hours: int = 0
-    busiest_hour: int = 0
-    # Active hours by the most networks in use within ten minutes (0 to 4 or more).
-    hours_by_concurrency: list[int] = field(default_factory=lambda: [0] * 5)
+    # The values used, each forgotten after its lookback.
     networks: BoundedCounter = field(default_factory=lambda: BoundedCounter(64))
     ips: BoundedCounter = field(default_factory=lambda: BoundedCounter(256))
     countries: BoundedCounter = field(default_factory=lambda: BoundedCounter(32))
     devices: BoundedCounter = field(default_factory=lambda: BoundedCounter(32))
     ua_families: BoundedCounter = field(default_factory=lambda: BoundedCounter(32))
     endpoints: BoundedCounter = field(default_factory=lambda: BoundedCounter(256))
+    # The habits, halved together: the week profile and its total, the events and
+    # active hours behind the usual rate, the busiest hour, and active hours by the
+    # most networks in use within ten minutes (0 to 4 or more).
     hours_of_week: list[int] = field(default_factory=lambda: [0] * 168)
-    # The fading habits: events in the week profile, and the events and active
-    # hours behind the usual rate, each halved with the profile.
     week_events: int = 0
     rate_events: float = 0.0
     rate_hours: float = 0.0
+    busiest_hour: int = 0
+    hours_by_concurrency: list[int] = field(default_factory=lambda: [0] * 5)
     # The latest day (proleptic ordinal) of the identity's time seen so far, and the
     # day the habits were last halved.
     today: int = 0
@@ -234,10 +236,18 @@ class IdentityBaseline:
 
     def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
         _, slots = state
-        # A baseline stored by an earlier version lacks the fields added since.
-        for name, value in {**_fresh_state(), **slots}.items():
+        for name, value in slots.items():
             setattr(self, name, value)
-        if "today" not in slots:
+        if len(slots) < len(IdentityBaseline.__slots__):
+            self._add_fields_new_since(slots)
+
+    def _add_fields_new_since(self, stored: dict[str, Any]) -> None:
+        # A baseline stored by an earlier version lacks the fields added since.
+        fresh = IdentityBaseline()
+        for name in IdentityBaseline.__slots__:
+            if name not in stored:
+                setattr(self, name, getattr(fresh, name))
+        if "today" not in stored:
             self._date_a_baseline_stored_without_days()
 
     def _date_a_baseline_stored_without_days(self) -> None:
@@ -252,8 +262,3 @@ class IdentityBaseline:
             counter: BoundedCounter = getattr(self, memory)
             for value in counter.counts:
                 counter.last_day.setdefault(value, self.today)
-
-
-def _fresh_state() -> dict[str, Any]:
-    fresh = IdentityBaseline()
-    return {name: getattr(fresh, name) for name in IdentityBaseline.__slots__}
