@@ -184,9 +184,7 @@ class IdentityBaseline:
         ua_family: str | None,
         endpoint: str | None,
     ) -> None:
-        day = moment.toordinal()
-        if day > self.today:
-            self._new_day(day)
+        self.catch_up(moment)
         # A late event does not date its values before the newest day seen: they
         # were in use then, or near enough for a lookback counted in weeks.
         day = self.today
@@ -210,6 +208,13 @@ class IdentityBaseline:
         self.rate_hours += 1
         self.busiest_hour = max(self.busiest_hour, events_in_hour)
         self.hours_by_concurrency[min(concurrency, 4)] += 1
+
+    def catch_up(self, moment: datetime) -> None:
+        """Fade what went unused up to `moment`. Call it before judging an event
+        against the baseline, so a value back after a long silence reads as new."""
+        day = moment.toordinal()
+        if day > self.today:
+            self._new_day(day)
 
     def _new_day(self, day: int) -> None:
         """Fade what has gone unused; runs at most once a day of the identity's time."""

@@ -242,7 +242,9 @@ class IdentityState:
         assert window is not None
         baseline = self.baseline
 
-        # Judge novelty against history before this event becomes part of it.
+        # Judge novelty against history before this event becomes part of it,
+        # and after what went unused until now has faded.
+        baseline.catch_up(facts.time)
         mature = baseline.mature
         endpoint = _endpoint(facts.request_uri)
         if mature:

@@ -224,3 +224,18 @@ def test_a_returning_device_reads_as_new_to_the_features() -> None:
     assert back.baseline_mature
     assert back.new_device
     assert not usual.new_device
+
+
+def test_a_value_back_after_a_long_silence_reads_as_new_on_its_first_event() -> None:
+    stream = FeatureStream(IdentityResolver())
+    old_place = {"device": "old-phone", "ip": "198.51.100.7", "asn": 64500}
+    for day in range(5):
+        for hour in range(4):
+            at = DAY_ONE + timedelta(days=day, hours=hour)
+            stream.push(build_event(at=at, device="work-laptop"))
+    stream.push(build_event(at=DAY_ONE + timedelta(days=5), **old_place))
+
+    back, _ = stream.push(build_event(at=DAY_ONE + timedelta(days=200), **old_place))
+
+    assert back.baseline_mature
+    assert back.new_device and back.new_network
