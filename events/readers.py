@@ -478,7 +478,9 @@ class _SourceReader:
             try:
                 value = orjson.loads(first)
             except orjson.JSONDecodeError:
-                held, damage = _next_line(stream)
+                held, damage = [], None
+                if not _continues(first):
+                    held, damage = _next_line(stream)
                 if damage is None and _one_object(held[-1:]):
                     # JSON Lines whose first line is damaged: read on line by line
                     # rather than hold the whole file as one document.
@@ -727,6 +729,12 @@ def _next_line(stream: BinaryIO) -> tuple[list[bytes], Exception | None]:
     except _STREAM_ERRORS as exc:
         return lines, exc
     return lines, None
+
+
+def _continues(line: bytes) -> bool:
+    """Whether the line ends where a value must go on (after `{`, `[`, `,` or `:`),
+    as the first line of a multi-line document does."""
+    return line.rstrip()[-1:] in (b"{", b"[", b",", b":")
 
 
 def _one_object(lines: list[bytes]) -> bool:

@@ -594,6 +594,48 @@ def test_a_damaged_first_line_does_not_hold_the_whole_file(
     assert [(e.line, e.reason[:9]) for e in report.entries] == [(1, "not JSON:")]
 
 
+OPEN_ENVELOPE = b'{"eventType": "com.okta.event_hook", "data": {"events": [\n'
+
+
+@pytest.mark.parametrize(
+    ("layout", "expected"),
+    [
+        pytest.param(
+            lambda events: b'{"eventType": "com.okta.event_hook", "data":\n'
+            + orjson.dumps({"events": events})
+            + b"\n}\n",
+            3,
+            id="data on the second line",
+        ),
+        pytest.param(
+            lambda events: OPEN_ENVELOPE
+            + b",\n".join(orjson.dumps(e) for e in events)
+            + b"\n]}}\n",
+            3,
+            id="one event a line",
+        ),
+        pytest.param(
+            lambda events: OPEN_ENVELOPE
+            + orjson.dumps(events[0])
+            + b"\n]}}\n",
+            1,
+            id="a single event on its own line",
+        ),
+    ],
+)
+def test_an_envelope_spread_over_lines_is_one_document(
+    tmp_path: Path, layout, expected
+) -> None:
+    events = [make_event(uuid=f"h-{n}") for n in range(3)]
+    path = tmp_path / "hook.json"
+    path.write_bytes(layout(events))
+
+    read, report = read_file(path)
+
+    assert [e.uuid for e in read] == [f"h-{n}" for n in range(expected)]
+    assert report.entries == []
+
+
 def test_a_pretty_object_whose_first_line_holds_a_key_is_one_document(
     tmp_path: Path,
 ) -> None:
