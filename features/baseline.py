@@ -36,6 +36,10 @@ LOOKBACK_DAYS = {
     "endpoints": 180,
 }
 HABIT_HALF_LIFE_DAYS = 30
+# Events of a network or client an identity's history must hold before it counts
+# as familiar ground, so an attacker's network does not turn familiar within the
+# hour it appears.
+FAMILIAR_EVENTS = 100
 # Hours a level of concurrency must be seen in before it is usual.
 HABIT_HOURS = 6
 

@@ -18,7 +18,7 @@ from functools import lru_cache
 import numpy as np
 
 from events.lean import ReadEvent
-from features.baseline import BoundedCounter, IdentityBaseline
+from features.baseline import FAMILIAR_EVENTS, BoundedCounter, IdentityBaseline
 from features.facts import (
     MFA_EVENTS,
     PUSH_EVENTS,
@@ -137,6 +137,8 @@ class Observation:
     usual_hourly_events: float
     busiest_hour: int
     usual_concurrency: int
+    # The event's network is one the identity has used FAMILIAR_EVENTS times.
+    familiar_network: bool
     vector: np.ndarray = field(repr=False)
     window: Window = field(repr=False)
 
@@ -260,6 +262,9 @@ class IdentityState:
             new_network = new_country = new_device = new_ua = False
             new_endpoint = new_ip = rare_hour = False
 
+        familiar_network = mature and (
+            baseline.networks.counts.get(facts.network, 0) >= FAMILIAR_EVENTS
+        )
         off_schedule = _off_schedule(facts)
         session_before = self._trace_session(facts)
         off_run = self._off_schedule_run(facts, off_schedule)
@@ -298,6 +303,7 @@ class IdentityState:
             usual_hourly_events=usual,
             busiest_hour=baseline.busiest_hour if mature else 0,
             usual_concurrency=baseline.usual_concurrency if mature else 0,
+            familiar_network=familiar_network,
             vector=window.vector(usual),
             window=window,
         )

@@ -21,7 +21,7 @@ import pandas as pd
 from credwatch.batch_memory import collector_paused
 from events.lean import ReadEvent
 from events.schemas import LogEvent
-from features.baseline import IdentityBaseline
+from features.baseline import FAMILIAR_EVENTS, IdentityBaseline
 from features.identity import Identity, IdentityResolver
 from features.facts import EventFacts
 from features.ordering import order_batch
@@ -37,9 +37,6 @@ MODEL_REASON_FLOOR = 25.0
 # word on it counts for less until its baseline matures.
 IMMATURE_MODEL_FACTOR = 0.5
 MAX_EVIDENCE_IDS = 200
-# Events of a network or client an identity's history must hold before the
-# network or client counts as familiar ground (Detector.temper).
-FAMILIAR_EVENTS = 100
 BATCH_CHUNK = 20_000
 
 

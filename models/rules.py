@@ -87,9 +87,10 @@ def concurrent_networks(obs: Observation):
     if not others:
         return None
     # An agent that habitually works from several networks at once (replicas in
-    # regions its map does not declare) is not judged on the networks it knows.
+    # regions its map does not declare) is not judged on a network it has used for
+    # long (familiar ground), within the number of networks it uses at once.
     at_once = len({facts.network, *(item.network for item in others)})
-    if not obs.new_network and at_once <= obs.usual_concurrency:
+    if obs.familiar_network and at_once <= obs.usual_concurrency:
         return None
     other = others[-1]
     minutes = (facts.time - other.time).total_seconds() / 60

@@ -56,7 +56,7 @@ def agent_history(days=2):
     return events
 
 
-def two_cloud_agent_history(days=2):
+def two_cloud_agent_history(days=5):
     """An agent whose replicas in two clouds work side by side every hour."""
     events = []
     for day in range(days):
@@ -114,6 +114,10 @@ EXAMPLES = {
         ("agent on the two clouds it always uses side by side", lambda: (two_cloud_agent_history(), [
             sync_event(ip="35.1.1.1", asn=15169),
             sync_event(at=timedelta(minutes=3), ip="52.1.1.1", asn=16509)]), False),
+        ("agent on one of its clouds and a network it used once", lambda: (
+            [sync_event(at=timedelta(days=-6), ip="45.9.1.2", asn=9009), *two_cloud_agent_history()], [
+            sync_event(ip="35.1.1.1", asn=15169),
+            sync_event(at=timedelta(minutes=2), ip="45.9.1.99", asn=9009)]), True),
         ("agent on its two clouds and a third network at once", lambda: (two_cloud_agent_history(), [
             sync_event(ip="35.1.1.1", asn=15169),
             sync_event(at=timedelta(minutes=1), ip="52.1.1.1", asn=16509),
