@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +26,7 @@ from typing import IO
 import numpy as np
 import orjson
 
+from credwatch.errors import CredwatchError
 from events.quarantine import QuarantineWriter
 from events.readers import ReadReport, list_input_files, read_lean_events
 from events.shares import Share
@@ -146,7 +148,14 @@ def learn_from_files(
             _learn_share, tasks, what="learning share", on_progress=on_event
         )
         if quarantine is not None:
-            quarantine.write_records(_in_reading_order(share_quarantines, paths))
+            expected = sum(share_report.quarantined for _, share_report in results)
+            records = _in_reading_order(share_quarantines, paths)
+            if len(records) != expected:
+                raise QuarantineLost(
+                    f"the processes quarantined {expected} records but {work} holds "
+                    f"{len(records)}: their files were removed while training ran"
+                )
+            quarantine.write_records(records)
 
     _add_share_reports(report, [share_report for _, share_report in results], paths)
 
@@ -199,24 +208,44 @@ def merge_shares(parts: Sequence[Learned]) -> Learned:
     )
 
 
+class QuarantineLost(CredwatchError):
+    """Records the training processes quarantined did not reach the quarantine."""
+
+
 SHARES_PREFIX = "credwatch-shares-"
+# A process id is only meaningful in its own PID namespace (a container sharing
+# the temporary folder sees other ids), so a folder is also left alone until it
+# has been still this long.
+ABANDONED_AFTER_SECONDS = 24 * 3600
 
 
 def _shares_folder() -> tempfile.TemporaryDirectory[str]:
     """A scratch folder for the shares' rejects, named by this process's id.
 
-    A run killed outright (SIGKILL, power loss) cannot remove its folder; the next
-    run removes those whose process is gone, so they do not pile up.
+    A run killed outright (SIGKILL, power loss) cannot remove its folder; later
+    runs remove those whose process is gone, so they do not pile up.
     """
     _remove_abandoned_shares(Path(tempfile.gettempdir()))
     return tempfile.TemporaryDirectory(prefix=f"{SHARES_PREFIX}{os.getpid()}-")
 
 
-def _remove_abandoned_shares(folder: Path) -> None:
+def _remove_abandoned_shares(folder: Path, now: float | None = None) -> None:
+    now = time.time() if now is None else now
     for candidate in folder.glob(f"{SHARES_PREFIX}*-*"):
         owner = candidate.name.removeprefix(SHARES_PREFIX).split("-", 1)[0]
-        if owner.isdigit() and not _process_alive(int(owner)):
+        if not owner.isdigit() or _process_alive(int(owner)):
+            continue
+        if now - _last_change(candidate) >= ABANDONED_AFTER_SECONDS:
             shutil.rmtree(candidate, ignore_errors=True)
+
+
+def _last_change(folder: Path) -> float:
+    try:
+        times = [folder.lstat().st_mtime]
+        times.extend(child.lstat().st_mtime for child in folder.iterdir())
+    except OSError:
+        return time.time()  # vanishing as we look: someone else is tidying it
+    return max(times)
 
 
 def _process_alive(pid: int) -> bool:

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from unittest.mock import patch
@@ -26,6 +27,7 @@ from training.fit import Learned, fit_learned
 from training.parallel import (
     MAX_AUTO_WORKERS,
     PARALLEL_FROM_BYTES,
+    QuarantineLost,
     _learn_share,
     learn_from_files,
     workers_for,
@@ -204,7 +206,7 @@ def test_only_large_json_lines_inputs_are_split(tmp_path) -> None:
         assert workers_for([packed]) == workers_for([lines])
 
 
-def test_a_killed_runs_scratch_folder_is_removed_by_the_next(
+def test_a_killed_runs_scratch_folder_is_removed_by_a_later_run(
     tmp_path, monkeypatch
 ) -> None:
     scratch = tmp_path / "scratch"
@@ -212,18 +214,41 @@ def test_a_killed_runs_scratch_folder_is_removed_by_the_next(
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     finished = subprocess.Popen([sys.executable, "-c", "pass"])
     finished.wait()
-    dead_pid = finished.pid
-    abandoned = scratch / f"credwatch-shares-{dead_pid}-abc"
-    (abandoned / "quarantine-0.jsonl").parent.mkdir()
+    two_days_ago = time.time() - 2 * 24 * 3600
+    abandoned = scratch / f"credwatch-shares-{finished.pid}-abc"
+    abandoned.mkdir()
     (abandoned / "quarantine-0.jsonl").write_bytes(b"{}\n")
-    running = scratch / f"credwatch-shares-{os.getpid()}-def"
+    for path in (abandoned / "quarantine-0.jsonl", abandoned):
+        os.utime(path, (two_days_ago, two_days_ago))
+    # A dead id with a fresh folder may be a live run in another PID namespace.
+    recent = scratch / f"credwatch-shares-{finished.pid}-def"
+    recent.mkdir()
+    running = scratch / f"credwatch-shares-{os.getpid()}-ghi"
     running.mkdir()
+    os.utime(running, (two_days_ago, two_days_ago))
     path = tmp_path / "events.jsonl"
     event = build_event(actor_id="00uA").model_dump(mode="json")
     path.write_bytes(orjson.dumps(event) + b"\n")
 
     _learn([path], 2)
 
-    assert not abandoned.exists()
-    assert running.exists()
-    assert [p.name for p in scratch.iterdir()] == [running.name]
+    assert {p.name for p in scratch.iterdir()} == {recent.name, running.name}
+
+
+def test_quarantined_records_lost_with_the_scratch_folder_fail_the_training(
+    tmp_path, monkeypatch
+) -> None:
+    path = tmp_path / "events.jsonl"
+    event = build_event(actor_id="00uA").model_dump(mode="json")
+    path.write_bytes(orjson.dumps(event) + b"\nnot an event\n")
+
+    def run_then_lose_the_files(task, tasks, **options):
+        results = run_in_processes(task, tasks, **options)
+        for _paths, _map, _share, share_quarantine, _at in tasks:
+            share_quarantine.unlink(missing_ok=True)
+        return results
+
+    monkeypatch.setattr("training.parallel.run_in_processes", run_then_lose_the_files)
+
+    with pytest.raises(QuarantineLost, match="quarantined 1 records but"):
+        _learn([path], 2, quarantine_path=tmp_path / "q.jsonl")
