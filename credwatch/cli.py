@@ -10,10 +10,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from credwatch.errors import CredwatchError
-from credwatch.settings import Settings, get_settings
+from credwatch.settings import Settings, get_settings, redact_passwords
 
 app = typer.Typer(
     help="Catch shared and stolen Okta credentials of AI agents and people.",
@@ -652,12 +653,28 @@ def _report_quarantine(count: int, path: Path | None) -> None:
 
 
 def main() -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         app()
     except CredwatchError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        sys.exit(1)
+        _fail(str(exc), 1)
     except ValueError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        sys.exit(2)
+        _fail(str(exc), 2)
+    except SQLAlchemyError as exc:
+        # The driver's own words say what is wrong; SQLAlchemy's wrapping adds the
+        # statement and a link.
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        _fail(f"the database (CREDWATCH_DATABASE_URL) cannot be used: {reason}", 1)
+    except OSError as exc:
+        _fail(str(exc), 1)
+
+
+def _fail(message: str, code: int) -> None:
+    # One line however narrow the terminal, so a script can read it; never a
+    # password a URL carried.
+    console.print(
+        f"[red]error:[/red] {escape(redact_passwords(message))}", soft_wrap=True
+    )
+    sys.exit(code)

@@ -7,13 +7,19 @@ so tests and commands can point `CREDWATCH_HOME` anywhere before the first use.
 from __future__ import annotations
 
 import ipaddress
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlparse
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings import SettingsError as SourceError
 
 from credwatch.errors import CredwatchError
 from credwatch.secret_files import SecretFileSource
@@ -159,7 +165,7 @@ class Settings(BaseSettings):
     def _https_unless_loopback(cls, url: str | None) -> str | None:
         if url and urlparse(url).scheme != "https" and not _is_loopback_url(url):
             raise ValueError(
-                f"{url!r} must use https:// (plain http is accepted only for loopback)"
+                "the URL must use https:// (plain http is accepted only for loopback)"
             )
         return url
 
@@ -217,6 +223,11 @@ def get_settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         raise SettingsError(describe_settings_error(exc)) from None
+    except SourceError as exc:
+        # A value meant as JSON (a mapping or list setting) that does not parse.
+        field = _FIELD_IN_MESSAGE.search(str(exc))
+        name = f"CREDWATCH_{field.group(1).upper()}" if field else "a variable"
+        raise SettingsError(f"{name}: not valid JSON") from None
 
 
 def describe_settings_error(exc: ValidationError) -> str:
@@ -231,8 +242,19 @@ def describe_settings_error(exc: ValidationError) -> str:
         if field in _SECRET_FIELDS:
             lines.append(f"{variable}: {error['msg']}")
         else:
-            lines.append(f"{variable}={error.get('input')!r}: {error['msg']}")
+            given = redact_passwords(repr(error.get("input")))
+            lines.append(f"{variable}={given}: {error['msg']}")
     return "; ".join(lines)
+
+
+_FIELD_IN_MESSAGE = re.compile(r'field "(\w+)"')
+# The password of a URL's user info: `scheme://user:password@host`.
+_URL_PASSWORD = re.compile(r"(://[^/\s:@]*:)[^/\s@]+@")
+
+
+def redact_passwords(text: str) -> str:
+    """The text with passwords written into URLs replaced by `***`."""
+    return _URL_PASSWORD.sub(r"\1***@", text)
 
 
 _SECRET_FIELDS = frozenset(

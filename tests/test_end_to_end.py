@@ -135,3 +135,29 @@ def test_training_on_nothing_but_rejects_points_at_the_quarantine(tmp_path):
     assert "(0 events read, 2 records quarantined in" in said
     assert str(tmp_path / "home" / "quarantine") in said.replace(" ", "")
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "said"),
+    [
+        ("CREDWATCH_RULE_WEIGHTS", "notjson", "CREDWATCH_RULE_WEIGHTS: not valid JSON"),
+        ("CREDWATCH_JIRA_URL", "http://admin:Hunter2x@jira.example", "must use https"),
+        (
+            "CREDWATCH_DATABASE_URL",
+            "postgresql+psycopg://admin:Hunter2x@127.0.0.1:1/credwatch",
+            "the database (CREDWATCH_DATABASE_URL) cannot be used",
+        ),
+    ],
+)
+def test_a_bad_setting_is_one_line_without_its_password(tmp_path, variable, value, said):
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    env.update({"CREDWATCH_HOME": str(tmp_path / "home"), variable: value})
+
+    result = subprocess.run(
+        [*CLI, "incidents"], env=env, capture_output=True, text=True, timeout=120
+    )
+
+    assert result.returncode == 1
+    assert said in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Hunter2x" not in result.stderr + result.stdout
