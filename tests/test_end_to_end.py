@@ -149,7 +149,9 @@ def test_training_on_nothing_but_rejects_points_at_the_quarantine(tmp_path):
         ),
     ],
 )
-def test_a_bad_setting_is_one_line_without_its_password(tmp_path, variable, value, said):
+def test_a_bad_setting_is_one_line_without_its_password(
+    tmp_path, variable, value, said
+):
     env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
     env.update({"CREDWATCH_HOME": str(tmp_path / "home"), variable: value})
 
