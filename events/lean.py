@@ -19,7 +19,6 @@ quarantined by the full path (API, Event Hook, `watch`) but scored in a batch.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -33,6 +32,7 @@ from events.schemas import (
     okta_assessment,
     okta_flag,
     parse_okta_time,
+    place_on_earth,
     request_uri_of,
     token_id_of,
     usable_ip,
@@ -245,10 +245,4 @@ def _ip(client: _Client, request: _Request | None) -> str | None:
 
 
 def _coordinates(place: _Geolocation | None) -> tuple[float, float] | None:
-    if place is None or place.lat is None or place.lon is None:
-        return None
-    # Not from JSON text, which has no NaN or infinity, but from objects built in
-    # code; full validation reads such a half as absent.
-    if not (math.isfinite(place.lat) and math.isfinite(place.lon)):
-        return None
-    return place.lat, place.lon
+    return None if place is None else place_on_earth(place.lat, place.lon)

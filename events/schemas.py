@@ -228,9 +228,8 @@ class LogEvent(_Part):
     @property
     def coordinates(self) -> tuple[float, float] | None:
         geo = self.geo
-        if geo and geo.geolocation and geo.geolocation.lat is not None:
-            if geo.geolocation.lon is not None:
-                return geo.geolocation.lat, geo.geolocation.lon
+        if geo and geo.geolocation:
+            return place_on_earth(geo.geolocation.lat, geo.geolocation.lon)
         return None
 
     @property
@@ -504,3 +503,14 @@ def _as_number_or_none(value: Any) -> int | None:
     if isinstance(value, int) and 0 <= value <= _LARGEST_AS_NUMBER:
         return value
     return None
+
+
+def place_on_earth(lat: float | None, lon: float | None) -> tuple[float, float] | None:
+    """The coordinates, if both are given and name a place on Earth. A latitude of
+    192 or a longitude of 500 is damage, and as a place it would make travel
+    between two sign-ins in one city look impossible."""
+    if lat is None or lon is None:
+        return None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        return None  # also NaN, which compares false with everything
+    return lat, lon

@@ -148,6 +148,17 @@ def test_coordinates_that_are_not_finite_read_as_absent() -> None:
     assert_same_reading(lean, parse_event(value))
 
 
+@pytest.mark.parametrize(("lat", "lon"), [(192.97, 10.0), (-91, 0), (45, 500), (45, -180.5)])
+def test_coordinates_off_the_earth_read_as_absent(lat, lon) -> None:
+    value = document()
+    value["client"]["geographicalContext"]["geolocation"] = {"lat": lat, "lon": lon}
+
+    lean = parse_lean_event(value)
+
+    assert lean.coordinates is None
+    assert_same_reading(lean, parse_event(value))
+
+
 def test_an_as_number_outside_the_as_space_is_left_to_full_validation() -> None:
     value = document(securityContext={"asNumber": 2**64})
 

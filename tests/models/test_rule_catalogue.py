@@ -154,6 +154,8 @@ EXAMPLES = {
         ("Paris exit of the corporate VPN", lambda: person_history() + [
             build_event(), build_event(at=timedelta(minutes=20), ip="198.51.100.9", asn=64500,
                                        country="France", city="Paris", lat=48.85, lon=2.35)], False),
+        ("a damaged latitude in the same city", lambda: person_history() + [
+            build_event(), build_event(at=timedelta(minutes=10), lat=192.97)], False),
     ],
     "agent_outside_declared": [
         ("agent from an undeclared network", lambda: [agent_event(ip="45.9.1.2", asn=9009)], True),
