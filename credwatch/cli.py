@@ -74,6 +74,7 @@ def train(paths: PathsArg, map_path: MapOpt = None, as_json: Annotated[bool, typ
         f"{result.identities:,} identities, {result.windows:,} windows"
     )
     _report_quarantine(result.read.quarantined, result.quarantine_path)
+    _report_skipped(result.read.files_skipped)
 
 
 @app.command()
@@ -121,6 +122,7 @@ def score(
         f"{summary['incidents']} incidents; written to {out_path}"
     )
     _report_quarantine(result.read.quarantined, result.quarantine_path)
+    _report_skipped(result.read.files_skipped)
 
 
 @app.command()
@@ -650,6 +652,16 @@ def _actor() -> str:
 def _report_quarantine(count: int, path: Path | None) -> None:
     if count:
         console.print(f"[yellow]{count} records were not Okta events; quarantined in {path}[/yellow]")
+
+
+def _report_skipped(count: int) -> None:
+    from events.readers import SKIPPED_SUFFIXES
+
+    if count:
+        console.print(
+            f"[yellow]{count} files in the folders were skipped by name "
+            f"({', '.join(SKIPPED_SUFFIXES)}); name a file to read it[/yellow]"
+        )
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ import orjson
 from credwatch.errors import NoTrainingData
 from credwatch.settings import Settings
 from events.lean import ReadEvent
-from events.readers import ReadReport, read_lean_events
+from events.readers import ReadReport, list_input_files, read_lean_events
 from events.quarantine import QuarantineWriter, quarantine_path_for
 from features.deployment import DeploymentMap, load_deployment_map
 from features.identity import IdentityResolver
@@ -80,6 +80,11 @@ def _nothing_learned(paths: Sequence[Path], read: ReadReport, quarantine: Path) 
     if read.quarantined:
         # When everything was rejected, the reasons are the answer.
         message += f", {read.quarantined} records quarantined in {quarantine}"
+    if read.files_skipped:
+        message += (
+            f", {read.files_skipped} files in the folders skipped by name "
+            "(.md, .csv, .yaml, .yml): name a file to read it"
+        )
     return message + ")"
 
 
@@ -154,10 +159,12 @@ def score(
     detector: Detector | None = None,
     on_event: Progress | None = None,
 ) -> ScoreResult:
+    quarantine_path = quarantine_path_for(out, settings)
+    _refuse_to_overwrite_inputs(paths, [out, quarantine_path])
     detector = detector or load_detector(settings)
     read = ReadReport()
     scorer = detector.scorer(IdentityResolver(deployment))
-    with QuarantineWriter(quarantine_path_for(out, settings)) as quarantine:
+    with QuarantineWriter(quarantine_path) as quarantine:
         events = stream_events(paths, quarantine=quarantine, report=read, on_event=on_event)
         detections = scorer.score_batch(events)
     if out is not None:
@@ -169,6 +176,18 @@ def score(
         quarantine_path=quarantine.path if quarantine.count else None,
         model_version=detector.model_version or "",
     )
+
+
+def _refuse_to_overwrite_inputs(
+    paths: Sequence[Path], outputs: Sequence[Path | None]
+) -> None:
+    inputs = {path.resolve() for path in list_input_files(paths)}
+    for output in outputs:
+        if output is not None and output.resolve() in inputs:
+            raise ValueError(
+                f"{output} is one of the inputs; writing there would destroy the "
+                "events being scored (choose another --out)"
+            )
 
 
 def write_detections(detections: Iterable[Detection], out: Path) -> None:

@@ -163,3 +163,27 @@ def test_a_bad_setting_is_one_line_without_its_password(
     assert said in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
     assert "Hunter2x" not in result.stderr + result.stdout
+
+
+def test_score_refuses_to_write_over_its_input(trained, tmp_path):
+    home, world = trained
+    events = tmp_path / "events.jsonl"
+    events.write_bytes((world / "test.jsonl").read_bytes())
+    before = events.read_bytes()
+
+    result = run(home, "score", str(tmp_path), "--out", str(events), check=False)
+
+    assert result.returncode == 2
+    assert "is one of the inputs" in result.stderr
+    assert events.read_bytes() == before
+
+
+def test_files_skipped_by_name_in_a_folder_are_reported(trained, tmp_path):
+    home, _ = trained
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    (folder / "okta.csv").write_text("uuid,eventType\n1,user.session.start\n")
+
+    result = run(home, "score", str(folder), "--out", str(tmp_path / "d.jsonl"))
+
+    assert "1 files in the folders were skipped by name" in " ".join(result.stderr.split())
