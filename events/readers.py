@@ -510,6 +510,11 @@ class _SourceReader:
         try:
             value = orjson.loads(content)
         except orjson.JSONDecodeError as exc:
+            broken_array = first.lstrip()[:1] == b"[" and not _whole_json(first)
+            if broken_array and (cut := _array_until_damage(content)):
+                # A truncated or damaged array: its whole elements are events.
+                yield from self._damaged_array(content, line_no, *cut)
+                return
             if first.strip() in (b"{", b"["):
                 # A lone bracket opens a pretty-printed document, or several one
                 # after another (as `jq .` prints them).
@@ -578,6 +583,30 @@ class _SourceReader:
                 yield from self._value(
                     value, line=line_no, raw=line.rstrip(b"\r\n"), where=""
                 )
+
+    def _damaged_array(
+        self,
+        content: bytes,
+        line_no: int,
+        items: list[tuple[int, Any]],
+        stopped: tuple[int, int, str],
+    ) -> Iterator[ReadEvent]:
+        """The whole elements of an array that breaks off, each on the line it
+        starts on; the rest is quarantined once, from where reading stopped."""
+        for index, (offset, item) in enumerate(items):
+            self.last_line = line_no + offset
+            yield from self._value(
+                item,
+                line=line_no + offset,
+                raw=None,
+                where=f"array element [{index}] (0-based): ",
+            )
+        offset, position, reason = stopped
+        self.reject(
+            line_no + offset,
+            f"JSON array broken after element [{len(items) - 1}]: {reason}",
+            content[position:],
+        )
 
     def _array(self, items: list[Any], line: int) -> Iterator[ReadEvent]:
         """The events of a JSON array document starting on `line`; the reason of a
@@ -687,6 +716,55 @@ def _concatenated_documents(
         line += text.count("\n", start, end)
         position = end
     return (documents, None) if len(documents) > 1 else ([], None)
+
+
+def _whole_json(line: bytes) -> bool:
+    """Whether the line holds a JSON value of its own (a line of JSON Lines)."""
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+def _array_until_damage(
+    content: bytes,
+) -> tuple[list[tuple[int, Any]], tuple[int, int, str]] | None:
+    """The elements of a JSON array that breaks off, each with the line it starts on
+    (0-based), and where and why reading stopped; None when not even one element
+    is whole (the caller reports the text as one broken document then)."""
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    decoder = json.JSONDecoder(parse_constant=_refuse_constant)
+    items: list[tuple[int, Any]] = []
+    position = _WHITESPACE.match(text).end() + 1  # type: ignore[union-attr]
+    line = text.count("\n", 0, position)
+    while True:
+        start = _WHITESPACE.match(text, position).end()  # type: ignore[union-attr]
+        line += text.count("\n", position, start)
+        try:
+            item, end = decoder.raw_decode(text, start)
+        except ValueError as exc:
+            reason = str(exc)
+            break
+        items.append((line, item))
+        line += text.count("\n", start, end)
+        start = _WHITESPACE.match(text, end).end()  # type: ignore[union-attr]
+        line += text.count("\n", end, start)
+        if start < len(text) and text[start] == ",":
+            position = start + 1
+            continue
+        if start < len(text) and text[start] == "]":
+            start += 1
+            reason = "text after the array's closing bracket"
+        else:
+            reason = "the array ends without its closing bracket"
+        break
+    if not items:
+        return None
+    return items, (line, len(text[:start].encode("utf-8")), reason)
 
 
 def _refuse_constant(name: str) -> Any:

@@ -649,6 +649,34 @@ def test_a_pretty_object_whose_first_line_holds_a_key_is_one_document(
     assert report.entries == []
 
 
+@pytest.mark.parametrize("indent", [None, 2], ids=["compact", "pretty"])
+def test_a_truncated_array_keeps_its_whole_elements(tmp_path: Path, indent) -> None:
+    events = [make_event(uuid=f"a-{n}") for n in range(50)]
+    text = json.dumps(events, indent=indent).encode()
+    path = tmp_path / "cut.json"
+    path.write_bytes(text[: len(text) - 300])
+
+    read, report = read_file(path)
+
+    assert 40 < len(read) < 50
+    assert [e.uuid for e in read] == [f"a-{n}" for n in range(len(read))]
+    [rejected] = report.entries
+    assert rejected.reason.startswith(f"JSON array broken after element [{len(read) - 1}]")
+
+
+def test_text_after_an_array_is_quarantined_and_the_array_read(tmp_path: Path) -> None:
+    events = [make_event(uuid=f"a-{n}") for n in range(3)]
+    path = tmp_path / "tail.json"
+    path.write_bytes(json.dumps(events).encode() + b" trailing words")
+
+    read, report = read_file(path)
+
+    assert [e.uuid for e in read] == ["a-0", "a-1", "a-2"]
+    assert [e.reason for e in report.entries] == [
+        "JSON array broken after element [2]: text after the array's closing bracket"
+    ]
+
+
 def test_rejected_array_elements_carry_the_line_the_document_starts_on(
     tmp_path: Path,
 ) -> None:
