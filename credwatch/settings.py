@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -160,6 +161,18 @@ class Settings(BaseSettings):
         # A relative data folder would move with the working directory.
         return path.expanduser().resolve() if path is not None else None
 
+    @field_validator("disabled_rules")
+    @classmethod
+    def _known_disabled_rules(cls, value: str) -> str:
+        _check_rule_ids(name.strip() for name in value.split(",") if name.strip())
+        return value
+
+    @field_validator("rule_weights")
+    @classmethod
+    def _known_weighted_rules(cls, value: dict[str, float]) -> dict[str, float]:
+        _check_rule_ids(value)
+        return value
+
     @field_validator("okta_org_url", "jira_url", "notion_url")
     @classmethod
     def _https_unless_loopback(cls, url: str | None) -> str | None:
@@ -214,6 +227,21 @@ class Settings(BaseSettings):
     def ensure_home(self) -> Path:
         self.home.mkdir(parents=True, exist_ok=True)
         return self.home
+
+
+def _check_rule_ids(names: Iterable[str]) -> None:
+    # A misspelt rule id would otherwise switch nothing off, silently.
+    wanted = set(names)
+    if not wanted:
+        return
+    from models.rules import RULES_BY_ID
+
+    unknown = sorted(wanted - RULES_BY_ID.keys())
+    if unknown:
+        raise ValueError(
+            f"unknown rule ids {', '.join(unknown)}; the rules are "
+            f"{', '.join(sorted(RULES_BY_ID))}"
+        )
 
 
 @lru_cache(maxsize=1)

@@ -141,6 +141,7 @@ def test_training_on_nothing_but_rejects_points_at_the_quarantine(tmp_path):
     ("variable", "value", "said"),
     [
         ("CREDWATCH_RULE_WEIGHTS", "notjson", "CREDWATCH_RULE_WEIGHTS: not valid JSON"),
+        ("CREDWATCH_DISABLED_RULES", "imposible_travel", "unknown rule ids imposible"),
         ("CREDWATCH_JIRA_URL", "http://admin:Hunter2x@jira.example", "must use https"),
         (
             "CREDWATCH_DATABASE_URL",

@@ -105,7 +105,9 @@ def retrain(
     events = _events(settings, paths=paths, now=now)
     if not events:
         raise ValueError(
-            "no events to retrain on: give event files or run `watch` first"
+            "no events to retrain on: give event files (`credwatch retrain FILE...`); "
+            "only events received through the Event Hook (`serve`) are kept for "
+            "retraining"
         )
     latest = max(e.published for e in events if e.published) if paths else now
     recent_start = latest - timedelta(days=settings.retrain_recent_days)
