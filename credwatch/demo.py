@@ -11,10 +11,29 @@ from rich.progress import Progress
 from rich.table import Table
 
 from credwatch import pipeline
+from credwatch.errors import CredwatchError
 from credwatch.render import riskiest_table
 from credwatch.settings import Settings
 from features.deployment import load_deployment_map
 from training.evaluation import Evaluation, evaluate, read_labels
+
+DEMO_CHAMPION_MARK = "demo-champion"
+
+
+def _refuse_a_home_in_use(settings: Settings) -> None:
+    """A home whose champion the demo did not make serves real work: the demo's
+    simulated model and incidents must not take its place."""
+    from training.registry import champion_version
+
+    serving = champion_version(settings)
+    mark = settings.home / DEMO_CHAMPION_MARK
+    made_by_demo = mark.exists() and mark.read_text().strip() == serving
+    if serving is not None and not made_by_demo:
+        raise CredwatchError(
+            f"{settings.home} already serves model version {serving}, which the demo "
+            "did not make; run the demo in a home of its own, e.g. "
+            "CREDWATCH_HOME=$(mktemp -d) credwatch demo"
+        )
 
 
 def run_demo(
@@ -32,6 +51,7 @@ def run_demo(
     from training.registry import CHAMPION, set_alias
 
     world = settings.home / "demo"
+    _refuse_a_home_in_use(settings)
     shutil.rmtree(world, ignore_errors=True)
     started = time.perf_counter()
 
@@ -46,8 +66,10 @@ def run_demo(
             [world / "history.jsonl"], settings=settings, deployment=deployment,
             on_event=lambda n: bar.advance(task, n),
         )
-    # The demo's model serves next (`credwatch serve`), whatever was champion before.
+    # The demo's model serves next (`credwatch serve`); the mark lets a later demo
+    # replace it, and only it.
     set_alias(settings, CHAMPION, trained.version)
+    (settings.home / DEMO_CHAMPION_MARK).write_text(trained.version)
     console.print(
         f"[bold]2. trained[/bold] model version {trained.version} (champion) on "
         f"{trained.events:,} events: {trained.identities} identities, "

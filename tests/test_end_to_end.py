@@ -188,3 +188,18 @@ def test_files_skipped_by_name_in_a_folder_are_reported(trained, tmp_path):
     result = run(home, "score", str(folder), "--out", str(tmp_path / "d.jsonl"))
 
     assert "1 files in the folders were skipped by name" in " ".join(result.stderr.split())
+
+
+def test_the_demo_runs_again_in_its_own_home_but_not_over_a_real_champion(
+    trained, tmp_path
+):
+    home = tmp_path / "demo-home"
+
+    first = run(home, "demo")
+    again = run(home, "demo")
+    refused = run(trained[0], "demo", check=False)
+
+    assert "alerts on benign identities" in first.stdout
+    assert "(champion)" in again.stdout
+    assert refused.returncode == 1
+    assert "which the demo did not make" in " ".join(refused.stderr.split())
