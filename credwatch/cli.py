@@ -149,7 +149,7 @@ def simulate(
 def serve(
     map_path: MapOpt = None,
     host: str = "127.0.0.1",
-    port: int = 8000,
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
 ) -> None:
     """Run the scoring API (see docs/deploy.md)."""
@@ -681,6 +681,14 @@ def main() -> None:
         _fail(f"the database (CREDWATCH_DATABASE_URL) cannot be used: {reason}", 1)
     except OSError as exc:
         _fail(str(exc), 1)
+    except OverflowError as exc:
+        _fail(f"a number given is out of range: {exc}", 2)
+    except Exception as exc:
+        if not type(exc).__module__.startswith("mlflow"):
+            raise
+        # MLflow names what failed in its first line; the rest is its own trace.
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        _fail(f"the model registry (CREDWATCH_MLFLOW_URI) failed: {reason}", 1)
 
 
 def _fail(message: str, code: int) -> None:
