@@ -17,6 +17,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
+import pycountry
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -94,9 +95,24 @@ class Agent(_Strict):
     @classmethod
     def _check_countries(cls, value: list[str]) -> list[str]:
         for code in value:
-            if len(code) != 2 or not code.isalpha():
-                raise ValueError(f"{code!r} is not an ISO 3166-1 alpha-2 country code")
+            if len(code) != 2 or pycountry.countries.get(alpha_2=code.upper()) is None:
+                hint = " (the United Kingdom is GB)" if code.upper() == "UK" else ""
+                raise ValueError(
+                    f"{code!r} is not an ISO 3166-1 alpha-2 country code{hint}"
+                )
         return [code.upper() for code in value]
+
+    @field_validator("api_endpoints")
+    @classmethod
+    def _check_endpoints(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            # Request URIs start with a slash; a pattern without one matches nothing.
+            if not pattern.startswith(("/", "*")):
+                raise ValueError(
+                    f"{pattern!r} must start with / (it is matched against request "
+                    "paths such as /api/v1/users)"
+                )
+        return value
 
     @cached_property
     def parsed_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
@@ -204,11 +220,41 @@ def parse_ip(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (plain YAML
+    keeps the last, so one of two `networks:` lists would vanish unseen)."""
+
+    def construct_mapping(self, node, deep=False):  # type: ignore[no-untyped-def]
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                repeated = key in seen
+            except TypeError:
+                continue  # an unhashable key: the base constructor refuses it
+            if repeated:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _yaml_fault(exc: yaml.YAMLError) -> str:
+    """One line: where and what, without PyYAML's quoted excerpt of the text."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if mark is None:
+        return problem
+    return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+
+
 def load_deployment_map(path: str | Path) -> DeploymentMap:
     """Read and validate a deployment map; raise DeploymentMapError naming the fault."""
     path = Path(path)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        text = path.read_text(encoding="utf-8")
+        document = yaml.load(text, Loader=_StrictLoader) or {}  # a safe loader
     except OSError as exc:
         raise DeploymentMapError(f"{path}: cannot read: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
@@ -216,7 +262,7 @@ def load_deployment_map(path: str | Path) -> DeploymentMap:
             f"{path}: not UTF-8 text (byte offset {exc.start})"
         ) from None
     except yaml.YAMLError as exc:
-        raise DeploymentMapError(f"{path}: not valid YAML: {exc}") from None
+        raise DeploymentMapError(f"{path}: not valid YAML: {_yaml_fault(exc)}") from None
     except RecursionError:
         # PyYAML composes nested collections recursively.
         raise DeploymentMapError(f"{path}: nested too deeply to be a map") from None

@@ -61,7 +61,15 @@ def test_loads_the_documented_example(tmp_path):
         ("agents:\n  - {name: a, match: {}}\n", r"agents\.0\.match: names no actor"),
         ("agents:\n  - {name: a}\n", r"agents\.0\.match: Field required"),
         ("- just a list\n", r"top level must be a mapping"),
-        ("agents: [\n", r"not valid YAML"),
+        ("agents: [\n", r"not valid YAML: line 2, column 1: "),
+        ("agents:\n  - name: a\n    match: {actor_ids: [x]}\n    networks: []\n    networks: []\n",
+         r"line 5, column 5: the key 'networks' is given twice"),
+        ("agents:\n  - {name: a, match: {actor_ids: [x]}, countries: [UK]}\n",
+         r"agents\.0\.countries.*'UK' is not an ISO 3166-1 alpha-2 country code \(the United Kingdom is GB\)"),
+        ("agents:\n  - {name: a, match: {actor_ids: [x]}, countries: [XX]}\n",
+         r"'XX' is not an ISO 3166-1"),
+        ("agents:\n  - {name: a, match: {actor_ids: [x]}, api_endpoints: [api/v1/users]}\n",
+         r"agents\.0\.api_endpoints.*'api/v1/users' must start with /"),
     ],
 )
 def test_rejects_a_wrong_map_naming_file_and_path(tmp_path, text, message):
@@ -70,6 +78,7 @@ def test_rejects_a_wrong_map_naming_file_and_path(tmp_path, text, message):
     with pytest.raises(DeploymentMapError, match=message) as caught:
         load_deployment_map(path)
     assert str(path) in str(caught.value)
+    assert "\n" not in str(caught.value)
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
