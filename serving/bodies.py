@@ -90,7 +90,10 @@ def parse_score_body(
 ) -> ScoreRequest:
     """The events (or identity id) a scoring request asks about."""
     media = content_type.split(";", 1)[0].strip().lower()
-    if media == FORM:
+    if media == FORM and body.lstrip()[:1] in (b"{", b"["):
+        # `curl -d @event.json` sends JSON labelled as a form; no form starts so.
+        document = _json(body, "body")
+    elif media == FORM:
         document = _form_document(body)
     elif media.startswith("multipart/"):
         raise BodyError(415, "send the events as JSON or as a form-encoded body")

@@ -129,6 +129,22 @@ def test_a_form_field_holding_the_event_as_json_text(served):
     assert response.json()["tier"] in {"high", "critical"}
 
 
+def test_json_labelled_as_a_form_as_curl_sends_it_is_read_as_json(served):
+    event = as_json(stolen_event(5))
+
+    response = served.client.post(
+        "/v1/score",
+        content=orjson.dumps(event),
+        headers={"content-type": FORM_TYPE, **served.headers()},
+    )
+
+    assert response.status_code == 200
+    assert response.json()["identity_id"] == "00uSYNC"
+
+
+FORM_TYPE = "application/x-www-form-urlencoded"
+
+
 def test_a_form_of_flattened_event_fields_with_string_values(served):
     fields = {
         "uuid": "zap-form-1",
