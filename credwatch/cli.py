@@ -578,7 +578,13 @@ def suppressions_add(
 
     row = add_suppression(settings=_settings(), identity_id=identity, hours=hours, actor=_actor(),
                           network=network, client=client, reason=reason)
-    out.print(f"suppression {row['id']} until {row['expires_at']}")
+    narrowed = "".join(
+        f" on {kind} {row[kind]}" for kind in ("network", "client") if row.get(kind)
+    )
+    out.print(
+        f"suppression {row['id']} of {row['identity_id']}{narrowed} "
+        f"until {row['expires_at']}"
+    )
 
 
 @suppressions_app.command("remove")

@@ -13,6 +13,7 @@ to the policy changes the summaries count.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -75,6 +76,23 @@ class Footprint:
         )
 
 
+def pattern_network(text: str) -> str:
+    """A network as detections name it: `AS123`, or the /16 (/48 for IPv6) block
+    of an address or block given, since that is what features compare."""
+    cleaned = text.strip()
+    number = cleaned.upper().removeprefix("AS")
+    if number.isascii() and number.isdigit() and 0 <= int(number) <= 2**32 - 1:
+        return f"AS{int(number)}"
+    try:
+        block = ipaddress.ip_network(cleaned, strict=False)
+    except ValueError:
+        raise ValueError(
+            f"network {text!r} is neither an AS number (AS13335) nor an address "
+            "or block (203.0.113.0/24)"
+        ) from None
+    return network_key(str(block.network_address), None) or cleaned
+
+
 def add_suppression(
     session: Session,
     *,
@@ -90,10 +108,12 @@ def add_suppression(
     """Suppress a pattern for `hours` from now."""
     if hours <= 0:
         raise ValueError("a suppression needs a positive number of hours")
+    if not identity_id.strip():
+        raise ValueError("a suppression needs an identity id")
     now = ensure_utc(now or datetime.now(UTC))
     row = Suppression(
-        identity_id=identity_id,
-        network=network or None,
+        identity_id=identity_id.strip(),
+        network=pattern_network(network) if network else None,
         client=client or None,
         reason=reason,
         incident_id=incident_id,

@@ -149,3 +149,36 @@ def test_suppression_switched_off_and_bad_verdicts(settings, open_incident):
         flows.give_verdict(
             settings=settings, incident_id=9999, verdict="expected", actor="a"
         )
+
+
+def test_a_suppressed_network_is_named_as_detections_name_it(settings, db):
+    # Okta gave no AS: the network is the address's /16, as features name it.
+    row = flows.add_suppression(
+        settings=settings,
+        identity_id="00uALICE",
+        hours=2,
+        actor="analyst",
+        network="203.0.113.0/24",
+    )
+    events = cited_events("00uALICE", "203.0.113.5", None)
+    with db() as session:
+        found = screen(session, detection("00uALICE", events), events=events)
+        assert found.id == row["id"]
+    assert row["network"] == "203.0.0.0/16"
+
+
+@pytest.mark.parametrize(
+    ("identity", "network", "message"),
+    [
+        ("00uALICE", "10.0.0.0/33", "neither an AS number"),
+        ("00uALICE", "notanet", "neither an AS number"),
+        ("  ", None, "needs an identity id"),
+    ],
+)
+def test_a_suppression_that_could_never_match_is_refused(
+    settings, identity, network, message
+):
+    with pytest.raises(ValueError, match=message):
+        flows.add_suppression(
+            settings=settings, identity_id=identity, hours=2, actor="a", network=network
+        )
