@@ -155,6 +155,14 @@ class Settings(BaseSettings):
     idempotency_ttl_hours: float = Field(default=48.0, gt=0)
     model_check_seconds: float = Field(default=60.0, ge=0)
 
+    @field_validator("home", mode="before")
+    @classmethod
+    def _home_given(cls, value: object) -> object:
+        # An empty CREDWATCH_HOME would put the data in the working directory.
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("is empty; unset it to use ~/.credwatch, or name a folder")
+        return value
+
     @field_validator("home", "map", "okta_private_key_path")
     @classmethod
     def _absolute(cls, path: Path | None) -> Path | None:
