@@ -62,6 +62,7 @@ def train(paths: PathsArg, map_path: MapOpt = None, as_json: Annotated[bool, typ
     summary = {
         "version": result.version, "champion": result.champion, "events": result.events,
         "identities": result.identities, "windows": result.windows,
+        "mature_identities": result.mature_identities,
         "quarantined": result.read.quarantined,
         "quarantine_file": str(result.quarantine_path) if result.quarantine_path else None,
     }
@@ -75,6 +76,13 @@ def train(paths: PathsArg, map_path: MapOpt = None, as_json: Annotated[bool, typ
     )
     _report_quarantine(result.read.quarantined, result.quarantine_path)
     _report_skipped(result.read.files_skipped)
+    if result.mature_identities < result.identities:
+        console.print(
+            f"[yellow]{result.identities - result.mature_identities:,} of "
+            f"{result.identities:,} identities have too little history for novelty "
+            "to count yet (20 events over 12 active hours); give more history to "
+            "judge them on it[/yellow]"
+        )
 
 
 @app.command()

@@ -37,6 +37,8 @@ class TrainResult:
     windows: int
     read: ReadReport
     quarantine_path: Path | None
+    # Identities with enough history for novelty to count (see features.baseline).
+    mature_identities: int = 0
 
 
 @dataclass
@@ -140,6 +142,7 @@ def train(
         windows=fit.windows,
         read=read,
         quarantine_path=quarantine.path if quarantine.count else None,
+        mature_identities=sum(b.mature for b in detector.baselines.values()),
     )
 
 
