@@ -16,8 +16,8 @@ import orjson
 from credwatch.errors import NoTrainingData
 from credwatch.settings import Settings
 from events.lean import ReadEvent
-from events.readers import ReadReport, list_input_files, read_lean_events
 from events.quarantine import QuarantineWriter, quarantine_path_for
+from events.readers import ReadReport, list_input_files, read_lean_events
 from features.deployment import DeploymentMap, load_deployment_map
 from features.identity import IdentityResolver
 from models.detector import Detector, ScoreReport
