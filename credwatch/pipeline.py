@@ -114,7 +114,8 @@ def train(
         try:
             detector, frame, fit = fit_learned(learned)
         except NoTrainingData:
-            raise NoTrainingData(_nothing_learned(paths, read, quarantine.path)) from None
+            message = _nothing_learned(paths, read, quarantine.path)
+            raise NoTrainingData(message) from None
     registered = register_detector(
         detector,
         settings=settings,
