@@ -131,6 +131,12 @@ def score(
     )
     _report_quarantine(result.read.quarantined, result.quarantine_path)
     _report_skipped(result.read.files_skipped)
+    if result.unmapped_agents:
+        console.print(
+            f"[yellow]the model was trained with a deployment map of "
+            f"{result.unmapped_agents} agents, and this scoring has none: agents are "
+            "judged as people or services (give --map or set CREDWATCH_MAP)[/yellow]"
+        )
 
 
 @app.command()

@@ -49,6 +49,8 @@ class ScoreResult:
     quarantine_path: Path | None
     model_version: str
     incidents: dict[str, int] = field(default_factory=dict)
+    # Agents the model's training map declared, when this scoring has no map.
+    unmapped_agents: int = 0
 
 
 def load_map(path: Path | None, settings: Settings) -> DeploymentMap | None:
@@ -116,6 +118,7 @@ def train(
         except NoTrainingData:
             message = _nothing_learned(paths, read, quarantine.path)
             raise NoTrainingData(message) from None
+    detector.mapped_agents = len(deployment.agents) if deployment else 0
     registered = register_detector(
         detector,
         settings=settings,
@@ -179,6 +182,7 @@ def score(
         report=scorer.report,
         quarantine_path=quarantine.path if quarantine.count else None,
         model_version=detector.model_version or "",
+        unmapped_agents=detector.mapped_agents if deployment is None else 0,
     )
 
 

@@ -44,6 +44,8 @@ class Detector:
     """Everything needed to score: trained once, stored as one MLflow model version."""
 
     feature_names = list(FEATURE_NAMES)
+    # Agents in the deployment map it was trained with (0 for none, or unknown).
+    mapped_agents = 0
 
     def __init__(
         self,

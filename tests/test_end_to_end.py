@@ -203,3 +203,19 @@ def test_the_demo_runs_again_in_its_own_home_but_not_over_a_real_champion(
     assert "(champion)" in again.stdout
     assert refused.returncode == 1
     assert "which the demo did not make" in " ".join(refused.stderr.split())
+
+
+def test_scoring_without_the_map_the_model_was_trained_with_is_pointed_out(
+    trained, tmp_path
+):
+    home, world = trained
+    out = str(tmp_path / "d.jsonl")
+
+    scoring = ["score", str(world / "test.jsonl"), "--out", out, "--no-respond"]
+
+    without = run(home, *scoring)
+    with_map = run(home, *scoring, "--map", str(world / "deployment.yaml"))
+
+    said = " ".join(without.stderr.split())
+    assert "trained with a deployment map of 10 agents" in said
+    assert "deployment map of" not in with_map.stderr
