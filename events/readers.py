@@ -478,10 +478,9 @@ class _SourceReader:
             try:
                 value = orjson.loads(first)
             except orjson.JSONDecodeError:
-                held, damage = [], None
                 if not _continues(first):
                     held, damage = _next_line(stream)
-                if damage is None and _one_object(held[-1:]):
+                if damage is None and held and _one_object(held[-1]):
                     # JSON Lines whose first line is damaged: read on line by line
                     # rather than hold the whole file as one document.
                     lines = itertools.chain([first], held, stream)
@@ -510,7 +509,7 @@ class _SourceReader:
         try:
             value = orjson.loads(content)
         except orjson.JSONDecodeError as exc:
-            broken_array = first.lstrip()[:1] == b"[" and not _whole_json(first)
+            broken_array = first.lstrip()[:1] == b"[" and _parsed(first) is _NOT_JSON
             if broken_array and (cut := _array_until_damage(content)):
                 # A truncated or damaged array: its whole elements are events.
                 yield from self._damaged_array(content, line_no, *cut)
@@ -718,15 +717,6 @@ def _concatenated_documents(
     return (documents, None) if len(documents) > 1 else ([], None)
 
 
-def _whole_json(line: bytes) -> bool:
-    """Whether the line holds a JSON value of its own (a line of JSON Lines)."""
-    try:
-        orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return False
-    return True
-
-
 def _array_until_damage(
     content: bytes,
 ) -> tuple[list[tuple[int, Any]], tuple[int, int, str]] | None:
@@ -815,15 +805,21 @@ def _continues(line: bytes) -> bool:
     return line.rstrip()[-1:] in (b"{", b"[", b",", b":")
 
 
-def _one_object(lines: list[bytes]) -> bool:
+def _one_object(line: bytes) -> bool:
     """Whether the line holds a whole JSON object, as a line of JSON Lines does (a
     line inside a pretty-printed document seldom does)."""
-    if not lines or lines[0].lstrip()[:1] != b"{":
-        return False
+    return line.lstrip()[:1] == b"{" and type(_parsed(line)) is dict
+
+
+_NOT_JSON = object()
+
+
+def _parsed(line: bytes) -> Any:
+    """The JSON value the line holds on its own, or `_NOT_JSON`."""
     try:
-        return type(orjson.loads(lines[0])) is dict
+        return orjson.loads(line)
     except orjson.JSONDecodeError:
-        return False
+        return _NOT_JSON
 
 
 def _not_json_reason(raw: bytes, exc: orjson.JSONDecodeError) -> str:
