@@ -77,11 +77,13 @@ def train(paths: PathsArg, map_path: MapOpt = None, as_json: Annotated[bool, typ
     _report_quarantine(result.read.quarantined, result.quarantine_path)
     _report_skipped(result.read.files_skipped)
     if result.mature_identities < result.identities:
+        from features.baseline import MATURE_EVENTS, MATURE_HOURS
+
         console.print(
             f"[yellow]{result.identities - result.mature_identities:,} of "
             f"{result.identities:,} identities have too little history for novelty "
-            "to count yet (20 events over 12 active hours); give more history to "
-            "judge them on it[/yellow]"
+            f"to count yet ({MATURE_EVENTS} events over {MATURE_HOURS} active "
+            "hours); give more history to judge them on it[/yellow]"
         )
 
 

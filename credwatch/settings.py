@@ -22,12 +22,8 @@ from pydantic_settings import (
 )
 from pydantic_settings import SettingsError as SourceError
 
-from credwatch.errors import CredwatchError
+from credwatch.errors import SettingsError
 from credwatch.secret_files import SecretFileSource
-
-
-class SettingsError(CredwatchError):
-    """A `CREDWATCH_*` variable whose value cannot be used."""
 
 
 def _is_loopback_url(url: str) -> bool:

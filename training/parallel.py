@@ -26,7 +26,7 @@ from typing import IO
 import numpy as np
 import orjson
 
-from credwatch.errors import CredwatchError
+from credwatch.errors import QuarantineLost
 from events.quarantine import QuarantineWriter
 from events.readers import ReadReport, list_input_files, read_lean_events
 from events.shares import Share
@@ -206,10 +206,6 @@ def merge_shares(parts: Sequence[Learned]) -> Learned:
         first_event=min(firsts, default=None),
         last_event=max(lasts, default=None),
     )
-
-
-class QuarantineLost(CredwatchError):
-    """Records the training processes quarantined did not reach the quarantine."""
 
 
 SHARES_PREFIX = "credwatch-shares-"

@@ -16,6 +16,7 @@ import numpy as np
 import orjson
 import pytest
 
+from credwatch.errors import QuarantineLost
 from events.quarantine import QuarantineWriter
 from events.readers import ReadReport
 from events.shares import Share
@@ -27,7 +28,6 @@ from training.fit import Learned, fit_learned
 from training.parallel import (
     MAX_AUTO_WORKERS,
     PARALLEL_FROM_BYTES,
-    QuarantineLost,
     _learn_share,
     learn_from_files,
     workers_for,
