@@ -229,6 +229,11 @@ def list_versions(settings: Settings) -> list[dict[str, Any]]:
 def _connect(settings: Settings) -> tuple[MlflowClient, str]:
     """`configure_mlflow`, also returning the id of the `credwatch` experiment."""
     _disable_telemetry()
+    # MLflow's own default retries a registry that does not answer for about four
+    # minutes; a mistyped URI should fail within seconds, a restarting server still
+    # be waited for. Set the variables to choose otherwise.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "4")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
     import mlflow
     from mlflow import MlflowClient
 
