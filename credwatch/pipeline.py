@@ -17,7 +17,12 @@ from credwatch.errors import NoTrainingData
 from credwatch.settings import Settings
 from events.lean import ReadEvent
 from events.quarantine import QuarantineWriter, quarantine_path_for
-from events.readers import ReadReport, list_input_files, read_lean_events
+from events.readers import (
+    SKIPPED_SUFFIXES,
+    ReadReport,
+    list_input_files,
+    read_lean_events,
+)
 from features.deployment import DeploymentMap, load_deployment_map
 from features.identity import IdentityResolver
 from models.detector import Detector, ScoreReport
@@ -87,7 +92,7 @@ def _nothing_learned(paths: Sequence[Path], read: ReadReport, quarantine: Path) 
     if read.files_skipped:
         message += (
             f", {read.files_skipped} files in the folders skipped by name "
-            "(.md, .csv, .yaml, .yml): name a file to read it"
+            f"({', '.join(SKIPPED_SUFFIXES)}): name a file to read it"
         )
     return message + ")"
 

@@ -124,6 +124,8 @@ def retrain(
         disabled_rules=settings.disabled_rule_set,
         rule_weights=settings.rule_weights or None,
     )
+    # Like `train`, so scoring without this map is pointed out.
+    challenger.detector.mapped_agents = len(deployment.agents) if deployment else 0
     recent = [
         e for e in events if e.published is not None and e.published >= recent_start
     ]
